@@ -1,0 +1,14 @@
+"""URLs of a bank's hosts (its schema): cardholder H5 pages, the card-centre console, the bank API."""
+
+from django.urls import include, path
+
+from platform.health import healthz, readyz
+
+urlpatterns = [
+    path("healthz", healthz),
+    path("readyz", readyz),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("console/", include("accounts.urls_console")),
+    path("api/v1/", include("accounts.urls_api")),
+    path("", include("h5_templates.urls")),
+]

@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class RightsCatalogConfig(AppConfig):
+    name = "rights_catalog"
