@@ -10,5 +10,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("console/", include("accounts.urls_console")),
     path("api/v1/", include("accounts.urls_api")),
+    path("", include("messaging.urls")),
     path("", include("h5_templates.urls")),
 ]
