@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -117,6 +118,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "tenants.middleware.SuspendedBankMiddleware",
     "platform.errors.ApplicationErrorMiddleware",
+    "billing.middleware.PastDueWarningMiddleware",
 ]
 
 TEMPLATES = [
@@ -221,6 +223,12 @@ CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BEAT_SCHEDULER = "platform.beat:BankAwareScheduler"
 CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / "var" / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+# billing: each copy (one per active bank) reports every bank's pending usage; leases split the work
+CELERY_BEAT_SCHEDULE["billing-usage-report"] = {"task": "billing.usage_report", "schedule": 60.0}
+CELERY_BEAT_SCHEDULE["billing-statement-previous-month"] = {
+    "task": "billing.statement_previous_month",
+    "schedule": crontab(minute="30", hour="2", day_of_month="1"),
+}
 
 # --- security -------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
@@ -244,7 +252,14 @@ API_SIGNATURE_MAX_SKEW_S = int(env("API_SIGNATURE_MAX_SKEW_S", "300"))
 
 # --- integrations ---------------------------------------------------------------------------
 STRIPE_API_KEY = env("STRIPE_API_KEY", "" if PRODUCTION else "sk_test_quanyi_local")
-STRIPE_API_BASE = env("STRIPE_API_BASE", "")  # empty: Stripe itself; set to the local fake in dev
+# the local fake Stripe (`manage.py run_fake_stripe`, started by the demo) outside production
+FAKE_STRIPE_PORT = int(env("FAKE_STRIPE_PORT", "12111"))
+STRIPE_API_BASE = env("STRIPE_API_BASE", "" if PRODUCTION else f"http://127.0.0.1:{FAKE_STRIPE_PORT}")
+# billing: webhook timestamp tolerance, usage rows per report batch, days past due before the bank
+# is warned in its console and may be suspended by platform staff
+BILLING_WEBHOOK_TOLERANCE_S = int(env("BILLING_WEBHOOK_TOLERANCE_S", "300"))
+BILLING_USAGE_BATCH_SIZE = int(env("BILLING_USAGE_BATCH_SIZE", "200"))
+BILLING_PAST_DUE_GRACE_DAYS = int(env("BILLING_PAST_DUE_GRACE_DAYS", "7"))
 STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", "" if PRODUCTION else "whsec_quanyi_local")
 AWS_ENDPOINT_URL = env("AWS_ENDPOINT_URL", "")  # a local S3/SNS server in development and tests
 SMS_DEFAULT_BACKEND = env("SMS_DEFAULT_BACKEND", "console")

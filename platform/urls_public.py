@@ -15,5 +15,6 @@ urlpatterns = [
     path("readyz", readyz),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    path("billing/", include("billing.urls_public")),
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
 ]

@@ -8,6 +8,7 @@ urlpatterns = [
     path("healthz", healthz),
     path("readyz", readyz),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("console/billing/", include("billing.urls_console")),
     path("console/", include("accounts.urls_console")),
     path("api/v1/", include("accounts.urls_api")),
     path("", include("messaging.urls")),
