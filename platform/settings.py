@@ -222,12 +222,26 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BEAT_SCHEDULER = "platform.beat:BankAwareScheduler"
 CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / "var" / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+# bank-wide periodic jobs: beat sends each to every active bank (platform.beat)
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "campaigns-tick": {"task": "campaigns.tick", "schedule": 60.0},
+}
+# heavy jobs go to the `bulk` queue so they never delay redemptions, fulfilment or SMS
+CELERY_TASK_ROUTES: dict[str, dict[str, str]] = {
+    "campaigns.code_batch_generate": {"queue": "bulk"},
+    "campaigns.whitelist_import": {"queue": "bulk"},
+    "campaigns.code_export": {"queue": "bulk"},
+}
 # billing: each copy (one per active bank) reports every bank's pending usage; leases split the work
-CELERY_BEAT_SCHEDULE["billing-usage-report"] = {"task": "billing.usage_report", "schedule": 60.0}
+CELERY_BEAT_SCHEDULE["billing-usage-report"] = {
+    "task": "billing.usage_report",
+    "schedule": 60.0,
+    "options": {"queue": "billing"},
+}
 CELERY_BEAT_SCHEDULE["billing-statement-previous-month"] = {
     "task": "billing.statement_previous_month",
     "schedule": crontab(minute="30", hour="2", day_of_month="1"),
+    "options": {"queue": "billing"},
 }
 
 # --- security -------------------------------------------------------------------------------
