@@ -17,7 +17,7 @@ from tenants.models import Bank
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="billing.usage_report", queue="billing", acks_late=True)
+@shared_task(name="billing.usage_report", acks_late=True)
 def usage_report_task() -> dict[str, int]:
     """Report pending usage of every bank. Beat sends one copy per active bank; leases make the
     copies take different rows, so suspended banks' usage is reported too."""
@@ -25,9 +25,7 @@ def usage_report_task() -> dict[str, int]:
     return {"reported": result.reported, "failed": result.failed}
 
 
-@shared_task(
-    name="billing.statement_generate", queue="billing", acks_late=True, autoretry_for=(OSError,), max_retries=3
-)
+@shared_task(name="billing.statement_generate", acks_late=True, autoretry_for=(OSError,), max_retries=3)
 def statement_generate_task(*, statement_id: int) -> None:
     statement = Statement.objects.select_related("bank").get(pk=statement_id)
     try:
@@ -37,7 +35,7 @@ def statement_generate_task(*, statement_id: int) -> None:
         raise
 
 
-@shared_task(name="billing.statement_previous_month", queue="billing", acks_late=True)
+@shared_task(name="billing.statement_previous_month", acks_late=True)
 def statement_previous_month_task() -> None:
     """Sent by beat to each active bank on the 1st: request last month's statement for it."""
     bank = Bank.objects.get(schema_name=connection.schema_name)  # type: ignore[attr-defined]

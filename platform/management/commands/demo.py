@@ -32,8 +32,14 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("migrate_schemas", interactive=False, verbosity=0)
+        from billing.demo import fake_stripe_start
+
+        fake_stripe = fake_stripe_start()  # the stripe library's API base in development
         seeded = demo_seed()
         if options["no_serve"]:
+            if fake_stripe is not None:
+                os.killpg(fake_stripe.pid, signal.SIGTERM)
+                fake_stripe.wait(timeout=15)
             self.stdout.write("demo data ready")
             return
         port = options["port"]
@@ -84,6 +90,8 @@ class Command(BaseCommand):
             name: subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)  # noqa: S603 - our own commands
             for name, cmd in commands.items()
         }
+        if fake_stripe is not None:
+            children["fake-stripe"] = fake_stripe
         self._print_urls(port, seeded)
         stopping = False
 
