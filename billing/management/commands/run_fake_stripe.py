@@ -12,6 +12,9 @@ from billing.fake_stripe import serve
 
 class Command(BaseCommand):
     help = "Run the local fake Stripe API server for development and tests."
+    # the fake needs no database, URLs or models: start even while the project is half-configured
+    requires_system_checks: list[str] = []
+    requires_migrations_checks = False
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--port", type=int, default=12111)
