@@ -94,3 +94,54 @@ def api_key_revoke(*, key: ApiKey, actor: User | None, request: HttpRequest | No
         key.save(update_fields=["revoked_at"])
         audit_record(action="api_key.revoke", actor=actor, target=key, request=request)
     return key
+
+
+def staff_user_create(
+    *, username: str, password: str, role: str, branch_code: str, actor: User, request: HttpRequest | None = None
+) -> User:
+    """A card-centre admin adds a colleague; the password must pass the validators."""
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+
+    from accounts.models import Role
+
+    if actor.role != Role.ADMIN:
+        raise ApplicationError("users.forbidden", _("只有管理员可以管理用户"), status=403)
+    if role not in Role.values:
+        raise ApplicationError("users.bad_role", _("角色无效"))
+    if User.objects.filter(username=username).exists():
+        raise ApplicationError("users.exists", _("用户名已存在"))
+    try:
+        validate_password(password)
+    except ValidationError as error:
+        raise ApplicationError("users.weak_password", "；".join(error.messages)) from error
+    user = User.objects.create_user(username=username, password=password, role=role, branch_code=branch_code)
+    audit_record(
+        action="users.create",
+        actor=actor,
+        target=user,
+        request=request,
+        after={"username": username, "role": role, "branch": branch_code},
+    )
+    return user
+
+
+def staff_user_set_active(*, user: User, active: bool, actor: User, request: HttpRequest | None = None) -> User:
+    from accounts.models import Role
+
+    if actor.role != Role.ADMIN:
+        raise ApplicationError("users.forbidden", _("只有管理员可以管理用户"), status=403)
+    if user.pk == actor.pk:
+        raise ApplicationError("users.self", _("不能停用自己的账号"))
+    before = user.is_active
+    user.is_active = active
+    user.save(update_fields=["is_active"])
+    audit_record(
+        action="users.activate" if active else "users.deactivate",
+        actor=actor,
+        target=user,
+        request=request,
+        before={"is_active": before},
+        after={"is_active": active},
+    )
+    return user

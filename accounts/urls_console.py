@@ -2,7 +2,6 @@ from django.urls import path
 
 from accounts import views_console
 
-app_name = "console"
 urlpatterns = [
     path("login/", views_console.ConsoleLoginView.as_view(), name="login"),
     path("logout/", views_console.ConsoleLogoutView.as_view(), name="logout"),

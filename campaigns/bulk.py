@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 import psycopg
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.db import IntegrityError, connection
 from psycopg.copy import QueuedLibpqWriter
 
@@ -22,8 +22,20 @@ from platform import crypto
 from platform.tenancy import current_schema
 
 CHUNK = 20_000
-CODE_COLUMNS = ("campaign_id", "batch_id", "grant_id", "digest", "sealed", "tail", "phone_digest", "status",
-                "redemptions_left", "part", "valid_from", "valid_until")
+CODE_COLUMNS = (
+    "campaign_id",
+    "batch_id",
+    "grant_id",
+    "digest",
+    "sealed",
+    "tail",
+    "phone_digest",
+    "status",
+    "redemptions_left",
+    "part",
+    "valid_from",
+    "valid_until",
+)
 
 
 @dataclass(frozen=True)
@@ -47,8 +59,10 @@ class CodeSealer:
     def seal_many(self, canonicals: list[str]) -> list[bytes]:
         nonces = os.urandom(12 * len(canonicals))
         encrypt, context = self._aead.encrypt, self._context
-        return [b"\x01\x00" + nonces[12 * i : 12 * i + 12] + encrypt(nonces[12 * i : 12 * i + 12], c.encode(), context)
-                for i, c in enumerate(canonicals)]
+        return [
+            b"\x01\x00" + nonces[12 * i : 12 * i + 12] + encrypt(nonces[12 * i : 12 * i + 12], c.encode(), context)
+            for i, c in enumerate(canonicals)
+        ]
 
 
 def code_digest(canonical: str) -> bytes:
@@ -70,9 +84,15 @@ def _chunks(specs: Iterable[CodeSpec]) -> Iterator[list[CodeSpec]]:
         yield chunk
 
 
-def codes_copy(*, campaign_id: int, batch_id: int, redemptions: int, specs: Iterable[CodeSpec],
-               on_progress: Callable[[int], None] | None = None,
-               keep_plaintext: Callable[[list[str], list[CodeSpec]], None] | None = None) -> int:
+def codes_copy(
+    *,
+    campaign_id: int,
+    batch_id: int,
+    redemptions: int,
+    specs: Iterable[CodeSpec],
+    on_progress: Callable[[int], None] | None = None,
+    keep_plaintext: Callable[[list[str], list[CodeSpec]], None] | None = None,
+) -> int:
     """COPY one code per spec into the campaign's codes; returns how many were written."""
     sealer = CodeSealer()
     written = 0
@@ -107,15 +127,28 @@ def _writer_connection(schema: str) -> Any:
     import psycopg
 
     s = connection.settings_dict
-    raw = psycopg.connect(dbname=s["NAME"], user=s.get("USER") or None, password=s.get("PASSWORD") or None,
-                          host=s.get("HOST") or None, port=s.get("PORT") or None)
+    raw = psycopg.connect(
+        dbname=s["NAME"],
+        user=s.get("USER") or None,
+        password=s.get("PASSWORD") or None,
+        host=s.get("HOST") or None,
+        port=s.get("PORT") or None,
+    )
     raw.execute(f'SET search_path = "{schema}", public')
     return raw
 
 
-def codes_copy_parallel(*, campaign_id: int, batch_id: int, redemptions: int, count: int, valid_from: datetime,
-                        valid_until: datetime, writers: int = 2,
-                        on_progress: Callable[[int], None] | None = None) -> int:
+def codes_copy_parallel(
+    *,
+    campaign_id: int,
+    batch_id: int,
+    redemptions: int,
+    count: int,
+    valid_from: datetime,
+    valid_until: datetime,
+    writers: int = 2,
+    on_progress: Callable[[int], None] | None = None,
+) -> int:
     """Pool codes (no grant, no phone) through `writers` connections at once, each COPYing in its own
     transaction. The rows are invisible to look-ups until their batch is marked committed
     (`selectors.code_find` reads only committed batches); the caller does that afterwards, or
@@ -149,7 +182,9 @@ def codes_copy_parallel(*, campaign_id: int, batch_id: int, redemptions: int, co
             digests = crypto.digest_many(canonicals, purpose="code")
             sealed = sealer.seal_many(canonicals)
             rows = sorted(zip(digests, sealed, canonicals, strict=True))
-            work.put("".join(f"{prefix}\\\\x{d.hex()}\t\\\\x{s.hex()}\t{c[-4:]}{constant}" for d, s, c in rows).encode())
+            work.put(
+                "".join(f"{prefix}\\\\x{d.hex()}\t\\\\x{s.hex()}\t{c[-4:]}{constant}" for d, s, c in rows).encode()
+            )
             written += size
             if on_progress is not None:
                 on_progress(written)

@@ -27,8 +27,20 @@ _CODEPOINTS = np.array([ord(symbol) for symbol in ALPHABET], dtype="<u4")
 
 def _check_symbol(body: str) -> str:
     w = _WEIGHTED
-    total = (w[0][body[0]] + w[1][body[1]] + w[2][body[2]] + w[3][body[3]] + w[4][body[4]] + w[5][body[5]]
-             + w[6][body[6]] + w[7][body[7]] + w[8][body[8]] + w[9][body[9]] + w[10][body[10]] + w[11][body[11]])
+    total = (
+        w[0][body[0]]
+        + w[1][body[1]]
+        + w[2][body[2]]
+        + w[3][body[3]]
+        + w[4][body[4]]
+        + w[5][body[5]]
+        + w[6][body[6]]
+        + w[7][body[7]]
+        + w[8][body[8]]
+        + w[9][body[9]]
+        + w[10][body[10]]
+        + w[11][body[11]]
+    )
     return ALPHABET[total % 31]
 
 

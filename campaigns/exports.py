@@ -43,8 +43,7 @@ def code_export_request(*, campaign: Campaign, actor: User) -> tuple[CodeExport,
 
     password = "-".join(secrets.token_hex(3).upper() for _i in range(4))
     with transaction.atomic():
-        export = CodeExport.objects.create(campaign=campaign, requested_by=actor,
-                                           expires_at=timezone.now() + LINK_TTL)
+        export = CodeExport.objects.create(campaign=campaign, requested_by=actor, expires_at=timezone.now() + LINK_TTL)
         audit_record(action="codes.export", actor=actor, target=export, after={"campaign": campaign.pk})
         get_redis().set(_password_key(export.pk), password, ex=3600)
         transaction.on_commit(lambda: code_export_task.delay(export_id=export.pk))
@@ -63,8 +62,11 @@ def code_export_run(*, export_id: int) -> CodeExport:
     writer = csv.writer(text)
     writer.writerow(["兑换码", "状态", "有效期至"])
     rows = 0
-    codes = (Code.objects.filter(campaign=export.campaign, status=CodeStatus.ACTIVE, grant__isnull=True)
-             .order_by("pk").values_list("sealed", "status", "valid_until"))
+    codes = (
+        Code.objects.filter(campaign=export.campaign, status=CodeStatus.ACTIVE, grant__isnull=True)
+        .order_by("pk")
+        .values_list("sealed", "status", "valid_until")
+    )
     for sealed, status, valid_until in codes.iterator(chunk_size=5000):
         writer.writerow([code_format(code_unseal(sealed)), status, valid_until.date().isoformat()])
         rows += 1
@@ -85,7 +87,7 @@ def export_link_token(export: CodeExport) -> str:
 
 def export_for_download(*, token: str, actor: User) -> CodeExport:
     try:
-        payload = signing.loads(token, salt=_SALT, max_age=LINK_TTL.total_seconds())
+        payload = signing.loads(token, salt=_SALT, max_age=LINK_TTL)
     except signing.BadSignature as error:
         raise ApplicationError("export.link_invalid", _("下载链接无效或已过期"), status=403) from error
     if payload.get("schema") != current_schema() or actor.role != Role.ADMIN:

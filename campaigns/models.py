@@ -52,13 +52,15 @@ class Campaign(models.Model):
     status = models.CharField(_("状态"), max_length=12, choices=CampaignStatus.choices, default=CampaignStatus.DRAFT)
     starts_at = models.DateTimeField(_("开始时间"))
     ends_at = models.DateTimeField(_("结束时间"))
-    package_kind = models.CharField(_("权益包类型"), max_length=8, choices=PackageKind.choices,
-                                    default=PackageKind.FIXED)
+    package_kind = models.CharField(
+        _("权益包类型"), max_length=8, choices=PackageKind.choices, default=PackageKind.FIXED
+    )
     choose_count = models.PositiveSmallIntegerField(_("可选数量 K"), default=1)
     split_parts = models.PositiveSmallIntegerField(_("分期份数"), default=1)
     split_interval_days = models.PositiveSmallIntegerField(_("每份间隔（天）"), default=30)
-    validity_kind = models.CharField(_("兑换码有效期"), max_length=20, choices=ValidityKind.choices,
-                                     default=ValidityKind.DAYS_AFTER_GRANT)
+    validity_kind = models.CharField(
+        _("兑换码有效期"), max_length=20, choices=ValidityKind.choices, default=ValidityKind.DAYS_AFTER_GRANT
+    )
     valid_until = models.DateTimeField(_("固定到期日"), null=True, blank=True)
     valid_days = models.PositiveIntegerField(_("发放后有效天数"), default=30)
     redemptions_per_code = models.PositiveSmallIntegerField(_("每码可兑换次数"), default=1)
@@ -71,17 +73,20 @@ class Campaign(models.Model):
     per_cardholder_limit = models.PositiveSmallIntegerField(_("每人活动内限兑次数"), null=True, blank=True)
     per_period_limit = models.PositiveSmallIntegerField(_("每人每周期限兑次数"), null=True, blank=True)
     limit_period = models.CharField(_("限兑周期"), max_length=8, choices=LimitPeriod.choices, default=LimitPeriod.MONTH)
-    eligibility = models.CharField(_("参与方式"), max_length=10, choices=Eligibility.choices,
-                                   default=Eligibility.WHITELIST)
-    duplicate_policy = models.CharField(_("白名单重复手机号"), max_length=8, choices=DuplicatePolicy.choices,
-                                        default=DuplicatePolicy.SKIP)
+    eligibility = models.CharField(
+        _("参与方式"), max_length=10, choices=Eligibility.choices, default=Eligibility.WHITELIST
+    )
+    duplicate_policy = models.CharField(
+        _("白名单重复手机号"), max_length=8, choices=DuplicatePolicy.choices, default=DuplicatePolicy.SKIP
+    )
     requires_otp = models.BooleanField(_("兑换时短信验证手机号"), default=True)
     restore_on_failure = models.BooleanField(_("发放失败时退回兑换码与额度"), default=True)
     sms_text = models.TextField(_("发码短信"), blank=True)
     arrival_text = models.CharField(_("到账提示语"), max_length=200, blank=True)
     rules_text = models.TextField(_("活动规则（H5 展示）"), blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
     launched_at = models.DateTimeField(_("上线时间"), null=True, blank=True)
@@ -92,10 +97,14 @@ class Campaign(models.Model):
         ordering = ["-created_at"]
         constraints = [
             models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="campaign_window_ordered"),
-            models.CheckConstraint(condition=Q(spent_fen__lte=models.F("budget_fen")) | Q(budget_fen=0),
-                                   name="campaign_money_within_budget"),
-            models.CheckConstraint(condition=Q(spent_count__lte=models.F("budget_count")) | Q(budget_count=0),
-                                   name="campaign_count_within_budget"),
+            models.CheckConstraint(
+                condition=Q(spent_fen__lte=models.F("budget_fen")) | Q(budget_fen=0),
+                name="campaign_money_within_budget",
+            ),
+            models.CheckConstraint(
+                condition=Q(spent_count__lte=models.F("budget_count")) | Q(budget_count=0),
+                name="campaign_count_within_budget",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -118,6 +127,9 @@ class CampaignItem(models.Model):
         ordering = ["position", "id"]
         constraints = [models.UniqueConstraint(fields=["campaign", "product"], name="campaign_item_unique_product")]
 
+    def __str__(self) -> str:
+        return f"{self.campaign_id}:{self.product_id}"
+
 
 class BranchQuota(models.Model):
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="branch_quotas")
@@ -131,6 +143,9 @@ class BranchQuota(models.Model):
             models.CheckConstraint(condition=Q(used__lte=models.F("quota")), name="branch_quota_not_exceeded"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.branch_code} {self.used}/{self.quota}"
+
 
 class DailyUsage(models.Model):
     """Redemptions per campaign and day, for the daily cap; consumed by a conditional upsert."""
@@ -142,6 +157,9 @@ class DailyUsage(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["campaign", "day"], name="daily_usage_unique")]
 
+    def __str__(self) -> str:
+        return f"{self.campaign_id} {self.day} {self.used}"
+
 
 class CardholderUsage(models.Model):
     """Redemptions per cardholder (phone digest) and period key (`all` or `2026-11`, `2026-W47`, …)."""
@@ -152,8 +170,12 @@ class CardholderUsage(models.Model):
     used = models.PositiveIntegerField(default=0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["campaign", "phone_digest", "period_key"],
-                                               name="cardholder_usage_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "phone_digest", "period_key"], name="cardholder_usage_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id} {self.period_key} {self.used}"
 
 
 class GrantSource(models.TextChoices):
@@ -172,12 +194,16 @@ class Grant(models.Model):
     branch_code = models.CharField(_("网点"), max_length=32, blank=True)
     customer_ref = models.CharField(_("客户编号"), max_length=64, blank=True)
     source = models.CharField(_("来源"), max_length=10, choices=GrantSource.choices)
-    whitelist_import = models.ForeignKey("WhitelistImport", null=True, blank=True, on_delete=models.SET_NULL,
-                                         related_name="+")
+    whitelist_import = models.ForeignKey(
+        "WhitelistImport", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(_("发放时间"), auto_now_add=True)
 
     class Meta:
         indexes = [models.Index(fields=["campaign", "created_at"], name="grant_campaign_created")]
+
+    def __str__(self) -> str:
+        return f"grant {self.pk} {self.phone_masked}"
 
 
 class BatchStatus(models.TextChoices):
@@ -196,10 +222,14 @@ class CodeBatch(models.Model):
     created_count = models.PositiveIntegerField(_("已生成"), default=0)
     status = models.CharField(_("状态"), max_length=10, choices=BatchStatus.choices, default=BatchStatus.PENDING)
     error = models.CharField(max_length=300, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"batch {self.pk} ({self.status})"
 
 
 class CodeStatus(models.TextChoices):
@@ -217,12 +247,21 @@ class Code(models.Model):
     # few indexes and no foreign-key triggers on purpose: each is paid on every one of millions of
     # inserted codes; the rows they point to are written by the same service in the same transaction
     # and never deleted while codes exist (decision 0006)
-    campaign = models.ForeignKey(Campaign, on_delete=models.DO_NOTHING, related_name="codes", db_index=False,
-                                 db_constraint=False)
-    batch = models.ForeignKey(CodeBatch, on_delete=models.DO_NOTHING, related_name="codes", db_index=False,
-                              db_constraint=False)
-    grant = models.ForeignKey(Grant, null=True, blank=True, on_delete=models.DO_NOTHING, related_name="codes",
-                              db_index=False, db_constraint=False)
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.DO_NOTHING, related_name="codes", db_index=False, db_constraint=False
+    )
+    batch = models.ForeignKey(
+        CodeBatch, on_delete=models.DO_NOTHING, related_name="codes", db_index=False, db_constraint=False
+    )
+    grant = models.ForeignKey(
+        Grant,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        related_name="codes",
+        db_index=False,
+        db_constraint=False,
+    )
     digest = models.BinaryField(unique=True)
     sealed = models.BinaryField()
     tail = models.CharField(max_length=4)
@@ -240,6 +279,9 @@ class Code(models.Model):
             models.Index(fields=["grant"], name="code_grant", condition=Q(grant__isnull=False)),
         ]
 
+    def __str__(self) -> str:
+        return self.masked
+
     @property
     def masked(self) -> str:
         return f"****-{self.tail}"
@@ -255,6 +297,9 @@ class CampaignEvent(models.Model):
     class Meta:
         ordering = ["created_at", "id"]
 
+    def __str__(self) -> str:
+        return f"{self.campaign_id} {self.kind}"
+
 
 class CodeEvent(models.Model):
     """State changes of single codes (redeemed, restored, voided). Bulk creation is recorded once
@@ -264,6 +309,9 @@ class CodeEvent(models.Model):
     kind = models.CharField(max_length=40)
     data = models.JSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.code_id} {self.kind}"
 
 
 class ImportStatus(models.TextChoices):
@@ -286,10 +334,14 @@ class WhitelistImport(models.Model):
     skipped_duplicates = models.PositiveIntegerField(default=0)
     error_count = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.file_name
 
 
 class CodeExport(models.Model):
@@ -301,6 +353,9 @@ class CodeExport(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     downloaded_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"export {self.pk}"
 
 
 class IdempotencyRecord(models.Model):
@@ -315,3 +370,6 @@ class IdempotencyRecord(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["key_id", "idempotency_key"], name="idempotency_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.key_id} {self.idempotency_key}"

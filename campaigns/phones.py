@@ -30,3 +30,9 @@ def phone_seal(phone: str) -> str:
 
 def phone_mask(phone: str) -> str:
     return mask_phone(phone)
+
+
+def phone_unseal(sealed: str) -> str:
+    from platform.crypto import decrypt
+
+    return decrypt(sealed, context=f"phone:{current_schema()}")

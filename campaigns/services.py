@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,22 +34,54 @@ from platform.errors import ApplicationError
 from tenants.models import Bank
 
 EDITABLE_FIELDS = (
-    "name", "description", "starts_at", "ends_at", "package_kind", "choose_count", "split_parts",
-    "split_interval_days", "validity_kind", "valid_until", "valid_days", "redemptions_per_code", "budget_fen",
-    "budget_count", "daily_cap", "per_cardholder_limit", "per_period_limit", "limit_period", "eligibility",
-    "duplicate_policy", "requires_otp", "restore_on_failure", "sms_text", "arrival_text", "rules_text",
+    "name",
+    "description",
+    "starts_at",
+    "ends_at",
+    "package_kind",
+    "choose_count",
+    "split_parts",
+    "split_interval_days",
+    "validity_kind",
+    "valid_until",
+    "valid_days",
+    "redemptions_per_code",
+    "budget_fen",
+    "budget_count",
+    "daily_cap",
+    "per_cardholder_limit",
+    "per_period_limit",
+    "limit_period",
+    "eligibility",
+    "duplicate_policy",
+    "requires_otp",
+    "restore_on_failure",
+    "sms_text",
+    "arrival_text",
+    "rules_text",
 )
 # fields that may change while a campaign is live or paused (the rest would change what was promised)
-LIVE_EDITABLE_FIELDS = ("description", "ends_at", "budget_fen", "budget_count", "daily_cap", "sms_text",
-                        "arrival_text", "rules_text")
+LIVE_EDITABLE_FIELDS = (
+    "description",
+    "ends_at",
+    "budget_fen",
+    "budget_count",
+    "daily_cap",
+    "sms_text",
+    "arrival_text",
+    "rules_text",
+)
 
 # transition → (allowed from, resulting status, roles allowed)
 TRANSITIONS: dict[str, tuple[tuple[str, ...], str, tuple[str, ...]]] = {
     "launch": ((CampaignStatus.DRAFT,), CampaignStatus.LIVE, (Role.ADMIN,)),
     "pause": ((CampaignStatus.LIVE, CampaignStatus.SCHEDULED), CampaignStatus.PAUSED, (Role.ADMIN, Role.OPERATOR)),
     "resume": ((CampaignStatus.PAUSED,), CampaignStatus.LIVE, (Role.ADMIN,)),
-    "end": ((CampaignStatus.LIVE, CampaignStatus.PAUSED, CampaignStatus.SCHEDULED), CampaignStatus.ENDED,
-            (Role.ADMIN,)),
+    "end": (
+        (CampaignStatus.LIVE, CampaignStatus.PAUSED, CampaignStatus.SCHEDULED),
+        CampaignStatus.ENDED,
+        (Role.ADMIN,),
+    ),
     "unschedule": ((CampaignStatus.SCHEDULED,), CampaignStatus.DRAFT, (Role.ADMIN,)),
 }
 
@@ -121,13 +152,22 @@ def campaign_update(*, campaign: Campaign, actor: User | None, data: dict[str, A
         for name, value in values.items():
             if getattr(locked, name) != value:
                 if name not in allowed:
-                    raise ApplicationError("campaign.field_locked",
-                                           _("活动上线后不能修改此项：%(field)s") % {"field": Campaign._meta.get_field(name).verbose_name})
+                    raise ApplicationError(
+                        "campaign.field_locked",
+                        _("活动上线后不能修改此项：%(field)s")
+                        % {"field": getattr(Campaign._meta.get_field(name), "verbose_name", name)},
+                    )
                 before[name], after[name] = str(getattr(locked, name)), str(value)
                 setattr(locked, name, value)
         if after:
             locked.save()
-            campaign_event(campaign=locked, kind="edited", actor_label=_actor_label(actor), data={"fields": list(after)})
+            if "sms_text" in after and locked.status != CampaignStatus.DRAFT:
+                from campaigns.delivery import campaign_sms_template_sync
+
+                campaign_sms_template_sync(campaign=locked)
+            campaign_event(
+                campaign=locked, kind="edited", actor_label=_actor_label(actor), data={"fields": list(after)}
+            )
             audit_record(action="campaign.update", actor=actor, target=locked, before=before, after=after)
     return locked
 
@@ -148,15 +188,21 @@ def campaign_set_items(*, campaign: Campaign, bank: Bank, product_ids: list[int]
             product = products.get(product_id)
             price = bank_price_for(bank=bank, product=product) if product is not None else None
             if product is None or price is None:
-                raise ApplicationError("campaign.product_not_on_price_list",
-                                       _("所选权益不在本行价目表中：%(id)s") % {"id": product_id})
+                raise ApplicationError(
+                    "campaign.product_not_on_price_list", _("所选权益不在本行价目表中：%(id)s") % {"id": product_id}
+                )
             items.append(CampaignItem(campaign=locked, product=product, price_fen=price.price_fen, position=position))
         CampaignItem.objects.filter(campaign=locked).delete()
         CampaignItem.objects.bulk_create(items)
-        campaign_event(campaign=locked, kind="items_set", actor_label=_actor_label(actor),
-                       data={"products": [i.product_id for i in items]})
-        audit_record(action="campaign.items", actor=actor, target=locked,
-                     after={"products": [i.product.sku for i in items]})
+        campaign_event(
+            campaign=locked,
+            kind="items_set",
+            actor_label=_actor_label(actor),
+            data={"products": [i.product_id for i in items]},
+        )
+        audit_record(
+            action="campaign.items", actor=actor, target=locked, after={"products": [i.product.sku for i in items]}
+        )
 
 
 def campaign_set_branch_quotas(*, campaign: Campaign, quotas: dict[str, int], actor: User | None) -> None:
@@ -169,8 +215,10 @@ def campaign_set_branch_quotas(*, campaign: Campaign, quotas: dict[str, int], ac
         for code, quota in quotas.items():
             existing = BranchQuota.objects.filter(campaign=locked, branch_code=code).first()
             if existing is not None and quota < existing.used:
-                raise ApplicationError("campaign.quota_below_used",
-                                       _("网点 %(code)s 的名额不能低于已用数 %(used)s") % {"code": code, "used": existing.used})
+                raise ApplicationError(
+                    "campaign.quota_below_used",
+                    _("网点 %(code)s 的名额不能低于已用数 %(used)s") % {"code": code, "used": existing.used},
+                )
             BranchQuota.objects.update_or_create(campaign=locked, branch_code=code, defaults={"quota": quota})
         BranchQuota.objects.filter(campaign=locked).exclude(branch_code__in=list(quotas)).filter(used=0).delete()
         audit_record(action="campaign.quotas", actor=actor, target=locked, after={"quotas": quotas})
@@ -191,10 +239,8 @@ def value_per_grant(campaign: Campaign) -> int:
     prices = sorted((item.price_fen for item in campaign.items.all()), reverse=True)
     if not prices:
         return 0
-    if campaign.package_kind == PackageKind.CHOOSE:
-        per_code = sum(prices[: campaign.choose_count])
-    else:
-        per_code = prices[0]
+    # choose K of N: the K dearest; a fixed or split right: its one price
+    per_code = sum(prices[: campaign.choose_count]) if campaign.package_kind == PackageKind.CHOOSE else prices[0]
     parts = campaign.split_parts if campaign.package_kind == PackageKind.SPLIT else 1
     return per_code * parts * campaign.redemptions_per_code
 
@@ -239,8 +285,8 @@ def campaign_problems(*, campaign: Campaign, bank: Bank, extra_grants: int = 0) 
             problems.append(_("金额预算不足以覆盖已发放的 %(n)s 份权益") % {"n": grants})
     if not campaign.sms_text.strip() and campaign.eligibility != Eligibility.API:
         problems.append(_("请填写发码短信"))
-    elif campaign.sms_text.strip() and "{code}" not in campaign.sms_text and "{link}" not in campaign.sms_text:
-        problems.append(_("发码短信须包含 {code} 或 {link}"))
+    elif campaign.sms_text.strip() and "${code}" not in campaign.sms_text and "${link}" not in campaign.sms_text:
+        problems.append(_("发码短信须包含 ${code} 或 ${link}"))
     return problems
 
 
@@ -260,8 +306,11 @@ def campaign_transition(*, campaign: Campaign, bank: Bank, action: str, actor: U
     with transaction.atomic():
         locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
         if locked.status not in sources:
-            raise ApplicationError("campaign.bad_transition", _("当前状态（%(status)s）不能执行此操作")
-                                   % {"status": locked.get_status_display()}, status=409)
+            raise ApplicationError(
+                "campaign.bad_transition",
+                _("当前状态（%(status)s）不能执行此操作") % {"status": locked.get_status_display()},
+                status=409,
+            )
         if action in ("launch", "resume"):
             problems = campaign_problems(campaign=locked, bank=bank)
             if problems:
@@ -270,15 +319,23 @@ def campaign_transition(*, campaign: Campaign, bank: Bank, action: str, actor: U
                 _credit_check(bank=bank, amount_fen=locked.budget_fen)
                 _refresh_prices(locked, bank)
                 locked.launched_at = timezone.now()
+            from campaigns.delivery import campaign_sms_template_sync
+
+            campaign_sms_template_sync(campaign=locked)
             if locked.starts_at > timezone.now():
                 target = CampaignStatus.SCHEDULED
         before = locked.status
         locked.status = target
         locked.save(update_fields=["status", "launched_at", "updated_at"])
-        campaign_event(campaign=locked, kind=f"status:{target}", actor_label=_actor_label(actor),
-                       data={"from": before, "action": action})
-        audit_record(action=f"campaign.{action}", actor=actor, target=locked, before={"status": before},
-                     after={"status": target})
+        campaign_event(
+            campaign=locked,
+            kind=f"status:{target}",
+            actor_label=_actor_label(actor),
+            data={"from": before, "action": action},
+        )
+        audit_record(
+            action=f"campaign.{action}", actor=actor, target=locked, before={"status": before}, after={"status": target}
+        )
     return locked
 
 
@@ -298,16 +355,19 @@ def campaigns_tick(*, now: datetime | None = None) -> dict[str, int]:
     for campaign in Campaign.objects.filter(status=CampaignStatus.SCHEDULED, starts_at__lte=now):
         with transaction.atomic():
             if Campaign.objects.filter(pk=campaign.pk, status=CampaignStatus.SCHEDULED).update(
-                    status=CampaignStatus.LIVE):
+                status=CampaignStatus.LIVE
+            ):
                 campaign_event(campaign=campaign, kind="status:live", actor_label="system", data={"from": "scheduled"})
                 started += 1
     ended = 0
-    for campaign in Campaign.objects.filter(status__in=[CampaignStatus.LIVE, CampaignStatus.PAUSED,
-                                                        CampaignStatus.SCHEDULED], ends_at__lte=now):
+    for campaign in Campaign.objects.filter(
+        status__in=[CampaignStatus.LIVE, CampaignStatus.PAUSED, CampaignStatus.SCHEDULED], ends_at__lte=now
+    ):
         with transaction.atomic():
             if Campaign.objects.filter(pk=campaign.pk, status=campaign.status).update(status=CampaignStatus.ENDED):
-                campaign_event(campaign=campaign, kind="status:ended", actor_label="system",
-                               data={"from": campaign.status})
+                campaign_event(
+                    campaign=campaign, kind="status:ended", actor_label="system", data={"from": campaign.status}
+                )
                 ended += 1
     return {"started": started, "ended": ended}
 
@@ -335,8 +395,16 @@ class GrantResult:
     codes: list[str] = field(default_factory=list)  # plaintext, for the SMS only; never stored or logged
 
 
-def grant_create(*, campaign_id: int, bank: Bank, phone: str, branch_code: str = "", customer_ref: str = "",
-                 source: str = GrantSource.API, actor_label: str) -> GrantResult:
+def grant_create(
+    *,
+    campaign_id: int,
+    bank: Bank,
+    phone: str,
+    branch_code: str = "",
+    customer_ref: str = "",
+    source: str = GrantSource.API,
+    actor_label: str,
+) -> GrantResult:
     """Grant one cardholder the campaign's package: a grant row and its codes, bound to the phone."""
     normalized = phone_normalize(phone)
     if normalized is None:
@@ -355,27 +423,47 @@ def grant_create(*, campaign_id: int, bank: Bank, phone: str, branch_code: str =
         if campaign.duplicate_policy != DuplicatePolicy.ALLOW:
             existing = Grant.objects.filter(campaign=campaign, phone_digest=digest).first()
             if existing is not None:
-                raise ApplicationError("grant.duplicate", _("该手机号已获得本活动权益"), status=409,
-                                       extra={"grant_id": existing.pk})
+                raise ApplicationError(
+                    "grant.duplicate", _("该手机号已获得本活动权益"), status=409, extra={"grant_id": existing.pk}
+                )
         if not all(budget_covers(campaign, grants=campaign.granted_count + 1)):
             raise ApplicationError("campaign.budget_exhausted", _("活动预算已发放完毕"), status=409)
         grant = Grant.objects.create(
-            campaign=campaign, phone_encrypted=phone_seal(normalized), phone_digest=digest,
-            phone_masked=phone_mask(normalized), branch_code=branch_code.strip(), customer_ref=customer_ref.strip(),
+            campaign=campaign,
+            phone_encrypted=phone_seal(normalized),
+            phone_digest=digest,
+            phone_masked=phone_mask(normalized),
+            branch_code=branch_code.strip(),
+            customer_ref=customer_ref.strip(),
             source=source,
         )
-        batch = CodeBatch.objects.create(campaign=campaign, source=source, requested_count=parts_per_grant(campaign),
-                                         status=BatchStatus.COMMITTED, finished_at=timezone.now())
+        batch = CodeBatch.objects.create(
+            campaign=campaign,
+            source=source,
+            requested_count=parts_per_grant(campaign),
+            status=BatchStatus.COMMITTED,
+            finished_at=timezone.now(),
+        )
         plaintext: list[str] = []
-        specs = [bulk.CodeSpec(grant.pk, digest, part, *code_window(campaign, granted_at=grant.created_at, part=part))
-                 for part in range(1, parts_per_grant(campaign) + 1)]
-        created = bulk.codes_copy(campaign_id=campaign.pk, batch_id=batch.pk,
-                                  redemptions=campaign.redemptions_per_code, specs=specs,
-                                  keep_plaintext=lambda codes, _specs: plaintext.extend(codes))
+        specs = [
+            bulk.CodeSpec(grant.pk, digest, part, *code_window(campaign, granted_at=grant.created_at, part=part))
+            for part in range(1, parts_per_grant(campaign) + 1)
+        ]
+        created = bulk.codes_copy(
+            campaign_id=campaign.pk,
+            batch_id=batch.pk,
+            redemptions=campaign.redemptions_per_code,
+            specs=specs,
+            keep_plaintext=lambda codes, _specs: plaintext.extend(codes),
+        )
         CodeBatch.objects.filter(pk=batch.pk).update(created_count=created)
         Campaign.objects.filter(pk=campaign.pk).update(granted_count=F("granted_count") + 1)
-        audit_record(action="grant.create", actor_label=actor_label, target=grant,
-                     after={"campaign": campaign.pk, "phone": grant.phone_masked, "source": source})
+        audit_record(
+            action="grant.create",
+            actor_label=actor_label,
+            target=grant,
+            after={"campaign": campaign.pk, "phone": grant.phone_masked, "source": source},
+        )
     return GrantResult(grant=grant, created=True, codes=plaintext)
 
 
@@ -387,10 +475,15 @@ def code_batch_create(*, campaign: Campaign, count: int, actor: User | None) -> 
     from campaigns.tasks import code_batch_generate_task
 
     with transaction.atomic():
-        batch = CodeBatch.objects.create(campaign=campaign, source=GrantSource.POOL, requested_count=count,
-                                         created_by=actor)
-        campaign_event(campaign=campaign, kind="code_batch_requested", actor_label=_actor_label(actor),
-                       data={"batch": batch.pk, "count": count})
+        batch = CodeBatch.objects.create(
+            campaign=campaign, source=GrantSource.POOL, requested_count=count, created_by=actor
+        )
+        campaign_event(
+            campaign=campaign,
+            kind="code_batch_requested",
+            actor_label=_actor_label(actor),
+            data={"batch": batch.pk, "count": count},
+        )
         audit_record(action="codes.generate", actor=actor, target=batch, after={"count": count})
         transaction.on_commit(lambda: code_batch_generate_task.delay(batch_id=batch.pk))
     return batch
@@ -411,8 +504,14 @@ def code_batch_generate(*, batch_id: int, progress: Any = None) -> CodeBatch:
         CodeBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.RUNNING)
         try:
             created = bulk.codes_copy_parallel(
-                campaign_id=campaign.pk, batch_id=batch.pk, redemptions=campaign.redemptions_per_code,
-                count=batch.requested_count, valid_from=valid_from, valid_until=valid_until, on_progress=progress)
+                campaign_id=campaign.pk,
+                batch_id=batch.pk,
+                redemptions=campaign.redemptions_per_code,
+                count=batch.requested_count,
+                valid_from=valid_from,
+                valid_until=valid_until,
+                on_progress=progress,
+            )
         except IntegrityError:
             # a 60-bit collision with an existing code: astronomically rare; generate the batch again
             if attempt == 2:
@@ -425,10 +524,15 @@ def code_batch_generate(*, batch_id: int, progress: Any = None) -> CodeBatch:
             CodeBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.FAILED, error="generation failed")
             raise
         with transaction.atomic():
-            CodeBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.COMMITTED, created_count=created,
-                                                         finished_at=timezone.now())
-            campaign_event(campaign=campaign, kind="code_batch_committed", actor_label="system",
-                           data={"batch": batch.pk, "count": created})
+            CodeBatch.objects.filter(pk=batch.pk).update(
+                status=BatchStatus.COMMITTED, created_count=created, finished_at=timezone.now()
+            )
+            campaign_event(
+                campaign=campaign,
+                kind="code_batch_committed",
+                actor_label="system",
+                data={"batch": batch.pk, "count": created},
+            )
         break
     batch.refresh_from_db()
     return batch

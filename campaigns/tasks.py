@@ -13,8 +13,10 @@ def code_batch_generate_task(*, batch_id: int) -> None:
     from campaigns.services import code_batch_generate
 
     total = CodeBatch.objects.get(pk=batch_id).requested_count
-    code_batch_generate(batch_id=batch_id,
-                        progress=lambda done: progress_set("codes", batch_id, done=done, total=total, phase="generating"))
+    code_batch_generate(
+        batch_id=batch_id,
+        progress=lambda done: progress_set("codes", batch_id, done=done, total=total, phase="generating"),
+    )
     progress_set("codes", batch_id, done=total, total=total, phase="done")
 
 

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from psycopg.copy import QueuedLibpqWriter
 
+from accounts.models import User
 from campaigns import bulk
 from campaigns.events import campaign_event
 from campaigns.models import (
@@ -71,10 +72,16 @@ def _cells_xlsx(handle: IO[bytes]) -> Iterator[list[str]]:
     workbook = load_workbook(handle, read_only=True, data_only=True)
     try:
         for values in workbook.worksheets[0].iter_rows(values_only=True):
-            yield ["" if v is None else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v))
-                   for v in values]
+            yield [
+                "" if v is None else (str(int(v)) if isinstance(v, float) and v.is_integer() else str(v))
+                for v in values
+            ]
     finally:
         workbook.close()
+
+
+def _cell(values: list[str], index: int) -> str:
+    return values[index] if 0 <= index < len(values) else ""
 
 
 def whitelist_rows(*, stored_path: str, file_name: str) -> Iterator[Row | tuple[int, str]]:
@@ -88,20 +95,26 @@ def whitelist_rows(*, stored_path: str, file_name: str) -> Iterator[Row | tuple[
                 lowered = [v.lower() for v in values]
                 found = {name: i for name, names in HEADER_NAMES.items() for i, v in enumerate(lowered) if v in names}
                 if "phone" in found:
-                    columns = {"phone": found["phone"], "branch": found.get("branch", -1),
-                               "customer_ref": found.get("customer_ref", -1)}
+                    columns = {
+                        "phone": found["phone"],
+                        "branch": found.get("branch", -1),
+                        "customer_ref": found.get("customer_ref", -1),
+                    }
                     continue
             if not any(values):
                 continue
 
-            def cell(name: str, values: list[str] = values) -> str:
-                index = columns[name]
-                return values[index] if 0 <= index < len(values) else ""
+            yield Row(
+                number=number,
+                phone=_cell(values, columns["phone"]),
+                branch=_cell(values, columns["branch"]),
+                customer_ref=_cell(values, columns["customer_ref"]),
+            )
 
-            yield Row(number=number, phone=cell("phone"), branch=cell("branch"), customer_ref=cell("customer_ref"))
 
-
-def whitelist_import_create(*, campaign: Campaign, file_name: str, content: IO[bytes], actor: object) -> WhitelistImport:
+def whitelist_import_create(
+    *, campaign: Campaign, file_name: str, content: IO[bytes], actor: User | None
+) -> WhitelistImport:
     from accounts.services import audit_record
     from campaigns.tasks import whitelist_import_task
     from platform.tenancy import current_schema
@@ -115,10 +128,15 @@ def whitelist_import_create(*, campaign: Campaign, file_name: str, content: IO[b
     suffix = ".xlsx" if file_name.lower().endswith(".xlsx") else ".csv"
     stored = default_storage.save(f"{current_schema()}/whitelists/campaign-{campaign.pk}{suffix}", content)
     with transaction.atomic():
-        job = WhitelistImport.objects.create(campaign=campaign, file_name=file_name[:200], stored_path=stored,
-                                             created_by=actor)
-        audit_record(action="whitelist.upload", actor=actor, target=job,  # type: ignore[arg-type]
-                     after={"campaign": campaign.pk, "file": file_name})
+        job = WhitelistImport.objects.create(
+            campaign=campaign, file_name=file_name[:200], stored_path=stored, created_by=actor
+        )
+        audit_record(
+            action="whitelist.upload",
+            actor=actor,
+            target=job,
+            after={"campaign": campaign.pk, "file": file_name},
+        )
         transaction.on_commit(lambda: whitelist_import_task.delay(import_id=job.pk))
     return job
 
@@ -185,14 +203,19 @@ def whitelist_import_run(*, import_id: int) -> WhitelistImport:
             errors = [(0, _("预算不足以覆盖本次导入的 %(n)s 份权益") % {"n": new_grants})]
     if errors:
         WhitelistImport.objects.filter(pk=job.pk).update(
-            status=ImportStatus.REJECTED, total_rows=rows, processed_rows=rows, error_count=len(errors),
-            errors=[{"row": n, "error": m} for n, m in errors], finished_at=timezone.now())
+            status=ImportStatus.REJECTED,
+            total_rows=rows,
+            processed_rows=rows,
+            error_count=len(errors),
+            errors=[{"row": n, "error": m} for n, m in errors],
+            finished_at=timezone.now(),
+        )
         job.refresh_from_db()
         return job
     WhitelistImport.objects.filter(pk=job.pk).update(status=ImportStatus.IMPORTING, total_rows=rows)
-    imported = _import(job, campaign, total=rows)
+    _import(job, campaign, total=rows)
     job.refresh_from_db()
-    return job if imported is not None else job
+    return job
 
 
 def _import(job: WhitelistImport, campaign: Campaign, *, total: int) -> int:
@@ -204,9 +227,16 @@ def _import(job: WhitelistImport, campaign: Campaign, *, total: int) -> int:
         Campaign.objects.select_for_update().get(pk=campaign.pk)
         existing: set[bytes] = set()
         if campaign.duplicate_policy != DuplicatePolicy.ALLOW:
-            existing = {bytes(d) for d in Grant.objects.filter(campaign=campaign).values_list("phone_digest", flat=True)}
-        batch = CodeBatch.objects.create(campaign=campaign, source=GrantSource.WHITELIST, requested_count=0,
-                                         status=BatchStatus.RUNNING, created_by=job.created_by)
+            existing = {
+                bytes(d) for d in Grant.objects.filter(campaign=campaign).values_list("phone_digest", flat=True)
+            }
+        batch = CodeBatch.objects.create(
+            campaign=campaign,
+            source=GrantSource.WHITELIST,
+            requested_count=0,
+            status=BatchStatus.RUNNING,
+            created_by=job.created_by,
+        )
         imported = processed = skipped = 0
         chunk: list[tuple[Row, str]] = []
 
@@ -215,26 +245,38 @@ def _import(job: WhitelistImport, campaign: Campaign, *, total: int) -> int:
             if not chunk:
                 return
             with connection.cursor() as cursor:
-                cursor.execute("SELECT nextval(pg_get_serial_sequence('campaigns_grant', 'id')) "
-                               "FROM generate_series(1, %s)", [len(chunk)])
+                cursor.execute(
+                    "SELECT nextval(pg_get_serial_sequence('campaigns_grant', 'id')) FROM generate_series(1, %s)",
+                    [len(chunk)],
+                )
                 ids = [row[0] for row in cursor.fetchall()]
             digests = [phone_digest(phone) for _row, phone in chunk]
             lines = []
             for grant_id, (row, phone), digest in zip(ids, chunk, digests, strict=True):
                 branch = row.branch.replace("\t", " ").replace("\\", "/")
                 ref = row.customer_ref.replace("\t", " ").replace("\\", "/")
-                lines.append(f"{grant_id}\t{campaign.pk}\t{phone_seal(phone)}\t\\\\x{digest.hex()}\t{phone_mask(phone)}\t"
-                             f"{branch}\t{ref}\twhitelist\t{job.pk}\t{now.isoformat()}\n")
+                lines.append(
+                    f"{grant_id}\t{campaign.pk}\t{phone_seal(phone)}\t\\\\x{digest.hex()}\t{phone_mask(phone)}\t"
+                    f"{branch}\t{ref}\twhitelist\t{job.pk}\t{now.isoformat()}\n"
+                )
             raw = connection.connection
-            with raw.cursor() as cursor, cursor.copy(
+            with (
+                raw.cursor() as cursor,
+                cursor.copy(
                     "COPY campaigns_grant (id, campaign_id, phone_encrypted, phone_digest, phone_masked, branch_code, "
                     "customer_ref, source, whitelist_import_id, created_at) FROM STDIN",
-                    writer=QueuedLibpqWriter(cursor)) as copy:
+                    writer=QueuedLibpqWriter(cursor),
+                ) as copy,
+            ):
                 copy.write("".join(lines).encode())
-            specs = (bulk.CodeSpec(grant_id, digest, part, *windows[part - 1])
-                     for grant_id, digest in zip(ids, digests, strict=True) for part in range(1, parts + 1))
-            bulk.codes_copy(campaign_id=campaign.pk, batch_id=batch.pk, redemptions=campaign.redemptions_per_code,
-                            specs=specs)
+            specs = (
+                bulk.CodeSpec(grant_id, digest, part, *windows[part - 1])
+                for grant_id, digest in zip(ids, digests, strict=True)
+                for part in range(1, parts + 1)
+            )
+            bulk.codes_copy(
+                campaign_id=campaign.pk, batch_id=batch.pk, redemptions=campaign.redemptions_per_code, specs=specs
+            )
             imported += len(chunk)
             chunk.clear()
 
@@ -254,13 +296,25 @@ def _import(job: WhitelistImport, campaign: Campaign, *, total: int) -> int:
                 flush()
                 progress_set("whitelist", job.pk, done=processed, total=total, phase="importing")
         flush()
-        CodeBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.COMMITTED, requested_count=imported * parts,
-                                                     created_count=imported * parts, finished_at=timezone.now())
+        CodeBatch.objects.filter(pk=batch.pk).update(
+            status=BatchStatus.COMMITTED,
+            requested_count=imported * parts,
+            created_count=imported * parts,
+            finished_at=timezone.now(),
+        )
         Campaign.objects.filter(pk=campaign.pk).update(granted_count=F("granted_count") + imported)
         WhitelistImport.objects.filter(pk=job.pk).update(
-            status=ImportStatus.DONE, processed_rows=processed, imported_rows=imported, skipped_duplicates=skipped,
-            finished_at=timezone.now())
-        campaign_event(campaign=campaign, kind="whitelist_imported", actor_label="system",
-                       data={"import": job.pk, "grants": imported, "skipped": skipped})
+            status=ImportStatus.DONE,
+            processed_rows=processed,
+            imported_rows=imported,
+            skipped_duplicates=skipped,
+            finished_at=timezone.now(),
+        )
+        campaign_event(
+            campaign=campaign,
+            kind="whitelist_imported",
+            actor_label="system",
+            data={"import": job.pk, "grants": imported, "skipped": skipped},
+        )
     progress_set("whitelist", job.pk, done=total, total=total, phase="done")
     return imported

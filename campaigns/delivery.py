@@ -1,0 +1,67 @@
+"""Getting a grant's codes to the cardholder: the SMS with the code and a link that needs no typing.
+
+A campaign's own SMS text (`${code}`, `${link}`, `${right_name}`, `${expiry}`) is kept in the bank's
+SMS templates under `campaign-<id>`, so the messaging outbox renders, measures and checks it like
+any template; without one the bank's `code_delivery` template is used.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Min
+
+from campaigns.codes import code_format
+from campaigns.models import Campaign, Grant
+
+
+def campaign_template_key(campaign: Campaign) -> str:
+    return f"campaign-{campaign.pk}"
+
+
+def campaign_sms_template_sync(*, campaign: Campaign) -> None:
+    from messaging.services import template_resolve, template_save
+
+    if not campaign.sms_text.strip():
+        return
+    signature = template_resolve(key="code_delivery").signature
+    template_save(
+        key=campaign_template_key(campaign),
+        name=f"活动：{campaign.name}"[:100],
+        signature=signature,
+        text=campaign.sms_text,
+    )
+
+
+def right_name(campaign: Campaign) -> str:
+    first = campaign.items.select_related("product").first()
+    return first.product.name if first is not None and campaign.items.count() == 1 else campaign.name
+
+
+def grant_codes_send(*, grant: Grant, codes: list[str]) -> None:
+    """Queue the code-delivery SMS for a grant (one per code), deduplicated per grant and part."""
+    from campaigns.phones import phone_unseal
+    from messaging.links import short_link, signed_token_create
+    from messaging.models import SmsTemplate
+    from messaging.services import sms_enqueue
+
+    campaign = grant.campaign
+    phone = phone_unseal(grant.phone_encrypted)
+    key = campaign_template_key(campaign)
+    template_key = key if SmsTemplate.objects.filter(key=key).exists() else "code_delivery"
+    windows = dict(grant.codes.values_list("part").annotate(until=Min("valid_until")))
+    name = right_name(campaign)
+    for part, code in enumerate(codes, start=1):
+        until = windows.get(part, campaign.ends_at)
+        token = signed_token_create(payload={"c": code}, ttl_s=max(60, int((until - grant.created_at).total_seconds())))
+        sms_enqueue(
+            kind="code_delivery",
+            phone=phone,
+            template_key=template_key,
+            params={
+                "code": code_format(code),
+                "link": short_link(path="/r/", token=token),
+                "right_name": name,
+                "expiry": until.astimezone().strftime("%Y-%m-%d"),
+            },
+            campaign_ref=str(campaign.pk),
+            dedupe_key=f"grant-{grant.pk}-part-{part}",
+        )

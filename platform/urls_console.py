@@ -1,0 +1,7 @@
+"""The card-centre console's URLs (namespace `console`), gathered from the apps that own the pages."""
+
+from accounts.urls_console import urlpatterns as accounts_patterns
+from campaigns.urls_console import urlpatterns as campaigns_patterns
+
+app_name = "console"
+urlpatterns = [*accounts_patterns, *campaigns_patterns]
