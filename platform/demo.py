@@ -44,9 +44,13 @@ DEMO_BANKS = [
 
 # dotted paths of functions `seed(bank: Bank) -> list[str]` run inside each demo bank's schema;
 # each returns lines to print under the URLs
-DEMO_SEEDERS: list[str] = ["billing.demo.seed_bank", "messaging.demo.demo_seed"]
+DEMO_SEEDERS: list[str] = [
+    "rights_catalog.demo.seed_bank_prices",
+    "billing.demo.seed_bank",
+    "messaging.demo.demo_seed",
+]
 # dotted paths of functions `seed() -> list[str]` run in the public schema first
-PUBLIC_DEMO_SEEDERS: list[str] = ["billing.demo.seed_plans"]
+PUBLIC_DEMO_SEEDERS: list[str] = ["rights_catalog.demo.seed", "billing.demo.seed_plans"]
 
 
 def demo_seed() -> dict[str, Any]:

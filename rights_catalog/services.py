@@ -133,8 +133,7 @@ def supplier_alerts_evaluate(*, supplier: Supplier, min_submits: int = 20) -> li
                 supplier=supplier,
                 kind=AlertKind.SUCCESS_RATE_LOW,
                 message=(
-                    f"近1小时下单成功率 {rate}%（{health['submits']} 笔），"
-                    f"低于 {supplier.success_rate_alert_percent}%"
+                    f"近1小时下单成功率 {rate}%（{health['submits']} 笔），低于 {supplier.success_rate_alert_percent}%"
                 ),
                 value=int(rate),
                 threshold=supplier.success_rate_alert_percent,

@@ -202,6 +202,8 @@ class SupplierAdapter(ABC):
 
     dialect: ClassVar[str]
     label: ClassVar[str]
+    # the names of the secrets in the supplier's credentials (entered once in the console)
+    credential_names: ClassVar[tuple[str, ...]]
 
     def __init__(self, *, config: SupplierConfig, supplier: Supplier | None = None, client: HttpClient | None = None):
         self.config = config

@@ -72,6 +72,7 @@ def _order_status(order_number: str, data: Mapping[str, Any]) -> OrderStatus:
 class HmacJsonAdapter(SupplierAdapter):
     dialect = "hmacjson"
     label = "HMAC-SHA256签名·JSON协议"
+    credential_names = ("secret",)
 
     @property
     def _secret(self) -> str:

@@ -81,6 +81,7 @@ def _cards(raw: Any) -> tuple[CardSecret, ...]:
 class Md5FormAdapter(SupplierAdapter):
     dialect = "md5form"
     label = "MD5签名·表单协议（同步受理+异步回调）"
+    credential_names = ("key",)
 
     @property
     def _key(self) -> str:

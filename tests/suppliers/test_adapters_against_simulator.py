@@ -32,9 +32,9 @@ from fulfillment.suppliers import (
     verify_callback,
 )
 from platform.crypto import encrypt
-from rights_catalog.models import Supplier, SupplierCall
+from rights_catalog.models import Supplier, SupplierAlert, SupplierCall
 from rights_catalog.selectors import supplier_health
-from rights_catalog.services import supplier_credentials_set
+from rights_catalog.services import supplier_alerts_evaluate, supplier_credentials_set, supplier_health_check
 from tests.support.processes import wait_for
 from tests.support.simulator import (
     CallbackReceiver,
@@ -485,3 +485,32 @@ def test_every_call_feeds_the_health_figures(
     assert SupplierCall.objects.filter(supplier=supplier, operation="submit").count() == 2
     assert health["submits"] == 2 and health["success_rate"] == 50.0
     assert health["p50_ms"] is not None and health["p95_ms"] >= health["p50_ms"]
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_low_balance_opens_one_alert_until_topped_up(
+    dialect: str, simulator: SimulatorHandle, receiver: CallbackReceiver, db: None
+) -> None:
+    supplier = make_supplier(dialect, simulator, balance_alert_fen=50_000)
+    simulator.set_balance(dialect=dialect, balance_fen=30_000)
+
+    opened = supplier_health_check(supplier=supplier)
+    again = supplier_health_check(supplier=supplier)
+
+    assert [a.kind for a in opened] == ["balance_low"] and again == []
+    assert supplier.balance_fen == 30_000
+    simulator.set_balance(dialect=dialect, balance_fen=80_000)
+    supplier_health_check(supplier=supplier)
+    assert not SupplierAlert.objects.filter(supplier=supplier, resolved_at__isnull=True).exists()
+
+
+def test_low_success_rate_opens_an_alert(simulator: SimulatorHandle, receiver: CallbackReceiver, db: None) -> None:
+    supplier = make_supplier("hmacjson", simulator, success_rate_alert_percent=80)
+    simulator.set_knobs(reject_rate=1.0)
+    for _ in range(3):
+        submit(supplier, receiver, order_number())
+
+    opened = supplier_alerts_evaluate(supplier=supplier, min_submits=3)
+
+    assert [a.kind for a in opened] == ["success_rate_low"]
+    assert "0.0%" in opened[0].message

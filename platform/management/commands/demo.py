@@ -19,6 +19,7 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from platform import embedded
 from platform.demo import DEMO_PASSWORD, demo_seed
+from rights_catalog.demo import simulator_port, simulator_url
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -85,6 +86,8 @@ class Command(BaseCommand):
                 "--schedule",
                 settings.CELERY_BEAT_SCHEDULE_FILENAME,
             ],
+            # the supplier simulator the demo suppliers point at (rights_catalog.demo)
+            "suppliers": [python, "manage.py", "run_supplier_simulator", "--port", str(simulator_port())],
         }
         children = {
             name: subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)  # noqa: S603 - our own commands
@@ -137,5 +140,6 @@ class Command(BaseCommand):
                 f"  (operator, auditor too)",
             ]
         lines += seeded.get("extra_lines", [])
+        lines += [f"  supplier simulator {simulator_url()}/_sim/knobs   (fault knobs, request log)"]
         lines += [f"  health             http://127.0.0.1:{port}/readyz", ""]
         self.stdout.write("\n".join(lines))
