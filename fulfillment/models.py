@@ -1,0 +1,100 @@
+"""What a cardholder redeemed and how each right reaches them: redemptions, fulfilment orders, the
+attempts at suppliers, and the event rows that tell each order's whole story (bank schema)."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class RedemptionStatus(models.TextChoices):
+    FULFILLING = "fulfilling", _("发放中")
+    COMPLETED = "completed", _("已到账")
+    PARTIAL = "partial", _("部分到账")
+    FAILED = "failed", _("发放失败")
+
+
+class Redemption(models.Model):
+    """One confirmed redemption of a code: the rights chosen, what they cost, who asked."""
+
+    campaign = models.ForeignKey("campaigns.Campaign", on_delete=models.PROTECT, related_name="redemptions")
+    code = models.ForeignKey("campaigns.Code", on_delete=models.DO_NOTHING, related_name="redemptions",
+                             db_constraint=False)
+    grant = models.ForeignKey("campaigns.Grant", null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="redemptions")
+    phone_encrypted = models.TextField()
+    phone_digest = models.BinaryField(db_index=True)
+    phone_masked = models.CharField(_("手机号"), max_length=16)
+    branch_code = models.CharField(max_length=32, blank=True)
+    # the form's one-time submission id: a double submit or a back-button resubmit finds this row
+    submission_key = models.CharField(max_length=64, unique=True)
+    # the progress page's address; unguessable, so the page needs no login
+    access_token = models.CharField(max_length=64, unique=True)
+    units = models.PositiveSmallIntegerField(_("权益份数"))
+    amount_fen = models.BigIntegerField(_("金额（分）"))
+    status = models.CharField(_("状态"), max_length=12, choices=RedemptionStatus.choices,
+                              default=RedemptionStatus.FULFILLING)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(_("兑换时间"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("兑换")
+        verbose_name_plural = _("兑换")
+
+    def __str__(self) -> str:
+        return f"redemption {self.pk}"
+
+
+class OrderStatus(models.TextChoices):
+    CREATED = "created", _("待提交")
+    SUBMITTING = "submitting", _("提交中")
+    SUBMITTED = "submitted", _("已提交")
+    UNKNOWN = "unknown", _("结果待确认")
+    QUERYING = "querying", _("查询中")
+    SUCCEEDED = "succeeded", _("已到账")
+    FAILED = "failed", _("失败")
+    MANUAL_REVIEW = "manual_review", _("人工处理中")
+
+
+class FulfilmentOrder(models.Model):
+    """One right to deliver to one account; fulfilled through one or more supplier attempts."""
+
+    redemption = models.ForeignKey(Redemption, on_delete=models.PROTECT, related_name="orders")
+    campaign = models.ForeignKey("campaigns.Campaign", on_delete=models.PROTECT, related_name="+")
+    product = models.ForeignKey("rights_catalog.RightsProduct", on_delete=models.PROTECT, related_name="+")
+    price_fen = models.PositiveIntegerField(_("结算价（分）"))
+    account_encrypted = models.TextField(blank=True)
+    account_masked = models.CharField(_("充值账号"), max_length=40, blank=True)
+    status = models.CharField(_("状态"), max_length=16, choices=OrderStatus.choices, default=OrderStatus.CREATED)
+    attempt_count = models.PositiveSmallIntegerField(default=0)
+    card_secret_encrypted = models.TextField(blank=True)
+    next_check_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("发放订单")
+        verbose_name_plural = _("发放订单")
+        indexes = [
+            models.Index(fields=["status", "updated_at"], name="order_status_updated",
+                         condition=~models.Q(status__in=["succeeded", "failed"])),
+        ]
+
+    def __str__(self) -> str:
+        return f"order {self.pk} ({self.status})"
+
+
+class OrderEvent(models.Model):
+    order = models.ForeignKey(FulfilmentOrder, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=40)
+    from_status = models.CharField(max_length=16, blank=True)
+    to_status = models.CharField(max_length=16, blank=True)
+    data = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.order_id} {self.kind}"
