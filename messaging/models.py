@@ -122,12 +122,15 @@ class SmsMessage(models.Model):
     phone_masked = models.CharField(_("手机号"), max_length=20)
     template_key = models.CharField(_("模板"), max_length=60)
     params_encrypted = models.TextField()
-    campaign_ref = models.CharField(max_length=64, blank=True, db_index=True)
-    dedupe_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
-    batch = models.ForeignKey(SmsBatch, null=True, blank=True, on_delete=models.PROTECT, related_name="messages")
+    campaign_ref = models.CharField(max_length=64, blank=True)
+    dedupe_key = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001 - NULL: no key, never unique-checked
+    # indexed by (batch, status) below
+    batch = models.ForeignKey(
+        SmsBatch, null=True, blank=True, on_delete=models.PROTECT, related_name="messages", db_index=False
+    )
     status = models.CharField(_("状态"), max_length=10, choices=SmsStatus.choices, default=SmsStatus.QUEUED)
     backend = models.CharField(max_length=20, blank=True)
-    provider_message_id = models.CharField(max_length=100, blank=True, db_index=True)
+    provider_message_id = models.CharField(max_length=100, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     segments = models.PositiveSmallIntegerField(default=0)
     not_before = models.DateTimeField(null=True, blank=True)
@@ -137,9 +140,26 @@ class SmsMessage(models.Model):
 
     class Meta:
         verbose_name = _("短信")
+        # Every status change writes a new row version into every index, so indexes that only
+        # matter for some rows are partial: a launch of a million texts pays for fewer of them.
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dedupe_key"], condition=models.Q(dedupe_key__isnull=False), name="messaging_dedupe_once"
+            )
+        ]
         indexes = [
-            models.Index(fields=["status", "updated_at"], name="messaging_status_updated"),
+            models.Index(
+                fields=["status", "updated_at"],
+                name="messaging_open_status",
+                condition=models.Q(status__in=["queued", "sending", "unknown"]),
+            ),
             models.Index(fields=["batch", "status"], name="messaging_batch_status"),
+            models.Index(
+                fields=["provider_message_id"],
+                name="messaging_provider_id",
+                condition=~models.Q(provider_message_id=""),
+            ),
+            models.Index(fields=["campaign_ref"], name="messaging_campaign", condition=~models.Q(campaign_ref="")),
         ]
 
     def __str__(self) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from messaging import services
+from platform.redis import get_redis
 
 
 @shared_task(name="messaging.send", acks_late=True)
@@ -37,5 +38,7 @@ def sms_sweep_task() -> None:
 
 
 @shared_task(name="messaging.bench_noop")
-def sms_bench_noop_task(*, n: int = 0) -> None:
-    """Does nothing: the baseline of bench/sms.py (bare enqueue-and-drain of Celery tasks)."""
+def sms_bench_noop_task(*, counter: str = "") -> None:
+    """Does nothing but count itself: the baseline of bench/sms.py (bare enqueue-and-drain)."""
+    if counter:
+        get_redis().incr(counter)

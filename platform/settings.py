@@ -243,6 +243,8 @@ CELERY_BEAT_SCHEDULE["billing-statement-previous-month"] = {
     "schedule": crontab(minute="30", hour="2", day_of_month="1"),
     "options": {"queue": "billing"},
 }
+# messaging: re-hand lost or held texts, flag texts stuck in `sending` (each active bank, every minute)
+CELERY_BEAT_SCHEDULE["messaging-sweep"] = {"task": "messaging.sweep", "schedule": 60.0, "options": {"queue": "sms"}}
 
 # --- security -------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

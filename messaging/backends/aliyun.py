@@ -51,7 +51,12 @@ class AliyunBackend(SmsBackend):
     def _runtime(self) -> Any:
         from darabonba.runtime import RuntimeOptions
 
-        return RuntimeOptions(autoretry=False, max_attempts=1, connect_timeout=3000, read_timeout=5000)
+        return RuntimeOptions(
+            autoretry=False,
+            max_attempts=1,
+            connect_timeout=int(self.credentials.get("connect_timeout_ms", 3000)),
+            read_timeout=int(self.credentials.get("read_timeout_ms", 5000)),
+        )
 
     def send_one(self, message: OutgoingSms) -> SendResult:
         from alibabacloud_dysmsapi20170525 import models

@@ -39,7 +39,7 @@ class SnsBackend(SmsBackend):
         config = Config(
             connect_timeout=float(self.credentials.get("connect_timeout", 3)),
             read_timeout=float(self.credentials.get("read_timeout", 5)),
-            retries={"max_attempts": 1, "mode": "standard"},
+            retries={"total_max_attempts": 1, "mode": "standard"},  # one attempt: no retry at all
         )
         return boto3.client(
             "sns",

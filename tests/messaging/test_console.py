@@ -31,7 +31,7 @@ def test_an_operator_previews_a_template_with_its_length_and_segments(bank_a: Ba
         },
     )
     page = response.content.decode()
-    assert "共 81 字，按 2 条计费" in page
+    assert "共 89 字，按 2 条计费" in page  # 【阿尔法银行】7 + 验证码 3 + sample code 9 + 70
 
 
 def test_an_admin_chooses_a_provider_and_the_credentials_are_kept_encrypted(bank_a: BankUnderTest) -> None:
