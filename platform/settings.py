@@ -245,6 +245,12 @@ CELERY_BEAT_SCHEDULE["billing-statement-previous-month"] = {
 }
 # messaging: re-hand lost or held texts, flag texts stuck in `sending` (each active bank, every minute)
 CELERY_BEAT_SCHEDULE["messaging-sweep"] = {"task": "messaging.sweep", "schedule": 60.0, "options": {"queue": "sms"}}
+# suppliers: balance refresh and alerts (public rows; the first bank's copy takes a lease, the rest return)
+CELERY_BEAT_SCHEDULE["suppliers-health-check"] = {
+    "task": "rights_catalog.suppliers_health_check",
+    "schedule": 300.0,
+    "options": {"queue": "queries"},
+}
 
 # --- security -------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
@@ -262,6 +268,12 @@ if PRODUCTION:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", f"https://*.{PLATFORM_HOST},https://{PLATFORM_HOST}")
+
+# Cardholder redemption: failed attempts allowed per phone, address and campaign within the window.
+H5_FAILURES_PER_PHONE = int(env("H5_FAILURES_PER_PHONE", "5"))
+H5_FAILURES_PER_IP = int(env("H5_FAILURES_PER_IP", "20"))
+H5_FAILURES_PER_CAMPAIGN = int(env("H5_FAILURES_PER_CAMPAIGN", "500"))
+H5_FAILURE_WINDOW_S = int(env("H5_FAILURE_WINDOW_S", "600"))
 
 # API request signing: how far a timestamp may be from our clock, and how long nonces are kept.
 API_SIGNATURE_MAX_SKEW_S = int(env("API_SIGNATURE_MAX_SKEW_S", "300"))

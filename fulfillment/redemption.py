@@ -1,0 +1,344 @@
+"""The cardholder's redemption: checking a code and phone without helping a guesser, and the one
+transaction that consumes the code, the campaign's count and money budget, the daily cap, the branch
+quota and the cardholder's limits, and creates the redemption and its orders — all or nothing.
+
+Hot counters (the campaign row, today's usage row) are touched last, just before commit, so their
+row locks are held for the shortest time.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from campaigns.models import Campaign, CampaignStatus, Code, CodeStatus, LimitPeriod, PackageKind
+from campaigns.phones import phone_digest, phone_mask, phone_normalize, phone_seal
+from campaigns.selectors import code_find
+from fulfillment.models import FulfilmentOrder, OrderEvent, Redemption
+from platform import ratelimit
+from platform.crypto import encrypt
+from platform.errors import ApplicationError
+from platform.tenancy import current_schema
+
+FAILURES_PER_PHONE = ratelimit.Limit("redeem-fail-phone", settings.H5_FAILURES_PER_PHONE, settings.H5_FAILURE_WINDOW_S)
+FAILURES_PER_IP = ratelimit.Limit("redeem-fail-ip", settings.H5_FAILURES_PER_IP, settings.H5_FAILURE_WINDOW_S)
+FAILURES_PER_CAMPAIGN = ratelimit.Limit(
+    "redeem-fail-campaign", settings.H5_FAILURES_PER_CAMPAIGN, settings.H5_FAILURE_WINDOW_S
+)
+
+
+def _invalid() -> ApplicationError:
+    # one answer for a wrong code and a wrong phone: a guesser learns nothing about which was wrong
+    return ApplicationError("redeem.invalid", _("兑换码或手机号不正确"), status=400)
+
+
+def _locked() -> ApplicationError:
+    return ApplicationError("redeem.locked", _("尝试次数过多，请 10 分钟后再试"), status=429)
+
+
+@dataclass(frozen=True)
+class CheckedCode:
+    code: Code
+    phone: str
+
+
+def redemption_check(*, code_text: str, phone_text: str, ip: str, code_id: int | None = None) -> CheckedCode:
+    """Step 1: the code (typed, or from the SMS link) and the phone it was sent to. Failures count
+    against the phone, the address and the campaign; over a limit, every attempt is refused."""
+    phone = phone_normalize(phone_text)
+    subject_phone = phone or "invalid"
+    if ratelimit.is_blocked(FAILURES_PER_IP, ip) or ratelimit.is_blocked(FAILURES_PER_PHONE, subject_phone):
+        raise _locked()
+    if code_id is not None:
+        code = Code.objects.filter(pk=code_id, batch__status="committed").select_related("campaign").first()
+    else:
+        code = code_find(text=code_text)
+    if code is not None and ratelimit.is_blocked(FAILURES_PER_CAMPAIGN, str(code.campaign_id)):
+        raise _locked()
+    if (
+        code is None
+        or phone is None
+        or (code.phone_digest is not None and bytes(code.phone_digest) != phone_digest(phone))
+    ):
+        ratelimit.hit(FAILURES_PER_IP, ip)
+        ratelimit.hit(FAILURES_PER_PHONE, subject_phone)
+        if code is not None:
+            ratelimit.hit(FAILURES_PER_CAMPAIGN, str(code.campaign_id))
+        raise _invalid()
+    # from here on the person holds the code and its phone: precise answers help them
+    now = timezone.now()
+    if code.status == CodeStatus.REDEEMED or code.redemptions_left == 0:
+        raise ApplicationError("redeem.used", _("该兑换码已使用，可在“我的权益”中查看进度"), status=409)
+    if code.status in (CodeStatus.EXPIRED, CodeStatus.VOID) or code.valid_until <= now:
+        raise ApplicationError("redeem.expired", _("该兑换码已过期"), status=410)
+    if code.valid_from > now:
+        raise ApplicationError(
+            "redeem.not_yet",
+            _("该兑换码将于 %(day)s 起可用") % {"day": timezone.localtime(code.valid_from).strftime("%Y-%m-%d")},
+            status=409,
+        )
+    campaign_status_check(code.campaign)
+    return CheckedCode(code=code, phone=phone)
+
+
+def campaign_status_check(campaign: Campaign) -> None:
+    if campaign.status == CampaignStatus.LIVE:
+        return
+    messages = {
+        CampaignStatus.SCHEDULED: _("活动尚未开始"),
+        CampaignStatus.PAUSED: _("活动暂停中，请稍后再试"),
+        CampaignStatus.ENDED: _("活动已结束"),
+    }
+    raise ApplicationError("redeem.campaign_closed", messages.get(campaign.status, _("活动未开始")), status=409)
+
+
+@dataclass(frozen=True)
+class Choice:
+    product_id: int
+    account: str  # normalised by rights_catalog.accounts.account_validate
+
+
+def period_key(period: str, at: datetime) -> str:
+    local = timezone.localtime(at)
+    if period == LimitPeriod.DAY:
+        return local.strftime("%Y-%m-%d")
+    if period == LimitPeriod.WEEK:
+        year, week, _day = local.isocalendar()
+        return f"{year}-W{week:02d}"
+    return local.strftime("%Y-%m")
+
+
+def choices_check(*, campaign: Campaign, choices: list[Choice]) -> list[tuple[int, int]]:
+    """The chosen rights against the package's rules; returns (product id, price) per choice."""
+    prices = dict(campaign.items.values_list("product_id", "price_fen"))
+    wanted = campaign.choose_count if campaign.package_kind == PackageKind.CHOOSE else 1
+    ids = [choice.product_id for choice in choices]
+    if len(ids) != wanted or len(set(ids)) != len(ids) or not set(ids) <= set(prices):
+        raise ApplicationError("redeem.bad_choice", _("请选择 %(n)s 项权益") % {"n": wanted}, status=422)
+    return [(product_id, prices[product_id]) for product_id in ids]
+
+
+def redemption_confirm(
+    *, code_id: int, phone: str, choices: list[Choice], submission_key: str, ip: str | None
+) -> Redemption:
+    """Step 3: consume everything and create the redemption and its orders in one transaction.
+
+    A repeat of the same submission (double tap, back button) returns the first redemption.
+    """
+    existing = Redemption.objects.filter(submission_key=submission_key).first()
+    if existing is not None:
+        return existing
+    now = timezone.now()
+    digest = phone_digest(phone)
+    try:
+        with transaction.atomic():
+            redemption = _consume_and_create(
+                code_id=code_id,
+                phone=phone,
+                digest=digest,
+                choices=choices,
+                submission_key=submission_key,
+                ip=ip,
+                now=now,
+            )
+    except IntegrityError:
+        # the same submission committed a moment ago in another request
+        existing = Redemption.objects.filter(submission_key=submission_key).first()
+        if existing is None:
+            raise
+        return existing
+    order_ids = list(redemption.orders.values_list("id", flat=True))
+
+    from fulfillment.services import orders_start
+
+    transaction.on_commit(lambda: orders_start(order_ids=order_ids))
+    return redemption
+
+
+def _one(sql: str, params: list[object]) -> tuple[object, ...] | None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()  # type: ignore[no-any-return]
+
+
+def _consume_and_create(
+    *,
+    code_id: int,
+    phone: str,
+    digest: bytes,
+    choices: list[Choice],
+    submission_key: str,
+    ip: str | None,
+    now: datetime,
+) -> Redemption:
+    code_row = _one(
+        "UPDATE campaigns_code SET redemptions_left = redemptions_left - 1, "
+        "status = CASE WHEN redemptions_left = 1 THEN 'redeemed' ELSE status END, redeemed_at = %s "
+        "WHERE id = %s AND status = 'active' AND redemptions_left > 0 AND valid_from <= %s AND valid_until > %s "
+        "RETURNING campaign_id, grant_id",
+        [now, code_id, now, now],
+    )
+    if code_row is None:
+        raise ApplicationError("redeem.used", _("该兑换码已使用，可在“我的权益”中查看进度"), status=409)
+    campaign_id, grant_id = int(code_row[0]), code_row[1]  # type: ignore[call-overload]
+    campaign = Campaign.objects.get(pk=campaign_id)
+    campaign_status_check(campaign)
+    priced = choices_check(campaign=campaign, choices=choices)
+    units, amount = len(priced), sum(price for _product, price in priced)
+    branch = ""
+    if grant_id is not None:
+        branch = str(_one("SELECT branch_code FROM campaigns_grant WHERE id = %s", [grant_id])[0])  # type: ignore[index]
+    if branch and _one(
+        "SELECT 1 FROM campaigns_branchquota WHERE campaign_id = %s AND branch_code = %s", [campaign_id, branch]
+    ):
+        if (
+            _one(
+                "UPDATE campaigns_branchquota SET used = used + %s WHERE campaign_id = %s AND branch_code = %s "
+                "AND used + %s <= quota RETURNING id",
+                [units, campaign_id, branch, units],
+            )
+            is None
+        ):
+            raise ApplicationError("redeem.branch_quota", _("本网点名额已领完"), status=409)
+    limits = []
+    if campaign.per_cardholder_limit:
+        limits.append(("all", campaign.per_cardholder_limit))
+    if campaign.per_period_limit:
+        limits.append((period_key(campaign.limit_period, now), campaign.per_period_limit))
+    for key, limit in limits:
+        if (
+            _one(
+                "INSERT INTO campaigns_cardholderusage (campaign_id, phone_digest, period_key, used) "
+                "VALUES (%s, %s, %s, 1) ON CONFLICT (campaign_id, phone_digest, period_key) "
+                "DO UPDATE SET used = campaigns_cardholderusage.used + 1 "
+                "WHERE campaigns_cardholderusage.used < %s RETURNING used",
+                [campaign_id, digest, key, limit],
+            )
+            is None
+        ):
+            raise ApplicationError("redeem.cardholder_limit", _("您已达到本活动的兑换次数上限"), status=409)
+
+    redemption = Redemption.objects.create(
+        campaign_id=campaign_id,
+        code_id=code_id,
+        grant_id=grant_id,
+        phone_encrypted=phone_seal(phone),
+        phone_digest=digest,
+        phone_masked=phone_mask(phone),
+        branch_code=branch,
+        submission_key=submission_key,
+        access_token=secrets.token_urlsafe(24),
+        units=units,
+        amount_fen=amount,
+        ip_address=ip,
+    )
+    accounts = {choice.product_id: choice.account for choice in choices}
+    context = f"account:{current_schema()}"
+    orders = FulfilmentOrder.objects.bulk_create(
+        [
+            FulfilmentOrder(
+                redemption=redemption,
+                campaign_id=campaign_id,
+                product_id=product_id,
+                price_fen=price,
+                account_encrypted=encrypt(accounts[product_id], context=context) if accounts[product_id] else "",
+                account_masked=_mask_account(accounts[product_id]),
+            )
+            for product_id, price in priced
+        ]
+    )
+    OrderEvent.objects.bulk_create(
+        [
+            OrderEvent(order=order, kind="created", to_status=order.status, data={"redemption": redemption.pk})
+            for order in orders
+        ]
+    )
+
+    # the two hot rows last: their locks are held only until the commit that follows
+    if campaign.daily_cap:
+        day = timezone.localtime(now).date()
+        if (
+            _one(
+                "INSERT INTO campaigns_dailyusage (campaign_id, day, used) VALUES (%s, %s, %s) "
+                "ON CONFLICT (campaign_id, day) DO UPDATE SET used = campaigns_dailyusage.used + %s "
+                "WHERE campaigns_dailyusage.used + %s <= %s RETURNING used",
+                [campaign_id, day, units, units, units, campaign.daily_cap],
+            )
+            is None
+        ):
+            raise ApplicationError("redeem.daily_cap", _("今日名额已领完，请明天再来"), status=409)
+    if (
+        _one(
+            "UPDATE campaigns_campaign SET spent_count = spent_count + %s, spent_fen = spent_fen + %s "
+            "WHERE id = %s AND status = 'live' AND spent_count + %s <= budget_count AND spent_fen + %s <= budget_fen "
+            "RETURNING id",
+            [units, amount, campaign_id, units, amount],
+        )
+        is None
+    ):
+        raise ApplicationError("redeem.budget_exhausted", _("活动名额已领完"), status=409)
+    return redemption
+
+
+def _mask_account(account: str) -> str:
+    if not account:
+        return ""
+    if len(account) == 11 and account.isdigit():
+        return phone_mask(account)
+    return account[:2] + "****" + account[-2:] if len(account) > 6 else "****"
+
+
+def redemption_restore(*, redemption_id: int, order_id: int) -> bool:
+    """Give back what one failed order consumed, as its campaign says: the code use, the branch quota,
+    the cardholder's limits, the daily cap and the budget. Idempotent: a second call changes nothing."""
+    with transaction.atomic():
+        order = (
+            FulfilmentOrder.objects.select_for_update()
+            .select_related("redemption", "campaign")
+            .get(pk=order_id, redemption_id=redemption_id)
+        )
+        if OrderEvent.objects.filter(order=order, kind="restored").exists():
+            return False
+        redemption, campaign = order.redemption, order.campaign
+        if campaign.restore_on_failure:
+            _one(
+                "UPDATE campaigns_code SET redemptions_left = redemptions_left + 1, status = 'active', "
+                "redeemed_at = NULL WHERE id = %s AND status IN ('active', 'redeemed')",
+                [redemption.code_id],
+            )
+            if redemption.branch_code:
+                _one(
+                    "UPDATE campaigns_branchquota SET used = used - 1 WHERE campaign_id = %s AND branch_code = %s "
+                    "AND used > 0 RETURNING id",
+                    [campaign.pk, redemption.branch_code],
+                )
+            _one(
+                "UPDATE campaigns_cardholderusage SET used = used - 1 WHERE campaign_id = %s AND phone_digest = %s "
+                "AND used > 0 AND period_key IN ('all', %s) RETURNING id",
+                [campaign.pk, redemption.phone_digest, period_key(campaign.limit_period, redemption.created_at)],
+            )
+            _one(
+                "UPDATE campaigns_dailyusage SET used = used - 1 WHERE campaign_id = %s AND day = %s AND used > 0 "
+                "RETURNING id",
+                [campaign.pk, timezone.localtime(redemption.created_at).date()],
+            )
+        # money and count spent on a right that never arrived always go back to the budget
+        _one(
+            "UPDATE campaigns_campaign SET spent_count = spent_count - 1, spent_fen = spent_fen - %s "
+            "WHERE id = %s AND spent_count >= 1 AND spent_fen >= %s RETURNING id",
+            [order.price_fen, campaign.pk, order.price_fen],
+        )
+        OrderEvent.objects.create(
+            order=order,
+            kind="restored",
+            from_status=order.status,
+            to_status=order.status,
+            data={"code_restored": campaign.restore_on_failure},
+        )
+    return True
