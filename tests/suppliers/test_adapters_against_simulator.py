@@ -514,3 +514,18 @@ def test_low_success_rate_opens_an_alert(simulator: SimulatorHandle, receiver: C
 
     assert [a.kind for a in opened] == ["success_rate_low"]
     assert "0.0%" in opened[0].message
+
+
+def test_periodic_health_check_runs_once_per_interval(
+    simulator: SimulatorHandle, receiver: CallbackReceiver, db: None
+) -> None:
+    from platform.redis import get_redis
+    from rights_catalog.tasks import suppliers_health_check
+
+    get_redis().delete("rights_catalog:health-check-lease")
+    supplier = make_supplier("md5form", simulator)
+
+    assert suppliers_health_check() >= 1
+    assert suppliers_health_check() == 0  # another bank's copy of the same beat entry
+    supplier.refresh_from_db()
+    assert supplier.balance_fen is not None and supplier.balance_checked_at is not None
