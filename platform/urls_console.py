@@ -2,6 +2,7 @@
 
 from accounts.urls_console import urlpatterns as accounts_patterns
 from campaigns.urls_console import urlpatterns as campaigns_patterns
+from h5_templates.urls_console import urlpatterns as h5_patterns
 
 app_name = "console"
-urlpatterns = [*accounts_patterns, *campaigns_patterns]
+urlpatterns = [*accounts_patterns, *campaigns_patterns, *h5_patterns]

@@ -97,6 +97,9 @@ class BankAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Bank, form: Any, change: bool) -> None:
         if change:
+            from tenants.branding import svg_check
+
+            obj.logo_svg = svg_check(obj.logo_svg)  # the same rule as the bank console: no script in logos
             super().save_model(request, obj, form, change)
             return
         data = form.cleaned_data
