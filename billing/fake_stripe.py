@@ -416,6 +416,7 @@ def _list(data: list[Json], url: str, *, has_more: bool = False) -> Json:
 class Handler(BaseHTTPRequestHandler):
     server: FakeStripeServer
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed-ACK stalls
 
     def log_message(self, format: str, *args: Any) -> None:
         if self.server.verbose:

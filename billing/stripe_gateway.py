@@ -30,16 +30,25 @@ class StripeUnavailableError(Exception):
     """Stripe did not answer, or answered with a server error: the outcome may be unknown."""
 
 
+_clients: dict[tuple[str, str], stripe.StripeClient] = {}
+
+
 def stripe_client() -> stripe.StripeClient:
-    base = settings.STRIPE_API_BASE or None
-    addresses: Any = {"api": base, "meter_events": base} if base else None
-    # retries are ours (the periodic report task), with the same idempotency keys
-    return stripe.StripeClient(
-        settings.STRIPE_API_KEY,
-        base_addresses=addresses,
-        max_network_retries=0,
-        http_client=stripe.RequestsClient(timeout=HTTP_TIMEOUT_S),
-    )
+    """One client per key and base address (it keeps its HTTP connections per thread)."""
+    key = (settings.STRIPE_API_KEY, settings.STRIPE_API_BASE)
+    client = _clients.get(key)
+    if client is None:
+        base = settings.STRIPE_API_BASE or None
+        addresses: Any = {"api": base, "meter_events": base} if base else None
+        # retries are ours (the periodic report task), with the same idempotency keys
+        client = stripe.StripeClient(
+            settings.STRIPE_API_KEY,
+            base_addresses=addresses,
+            max_network_retries=0,
+            http_client=stripe.RequestsClient(timeout=HTTP_TIMEOUT_S),
+        )
+        _clients[key] = client
+    return client
 
 
 def _call(function: Any, *args: Any, **kwargs: Any) -> Any:

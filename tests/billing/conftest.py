@@ -3,9 +3,11 @@ this suite's ports, plus factories for plans, accounts and orders."""
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,21 +19,33 @@ from billing.models import BillingAccount, Plan
 from billing.selectors import local_zone, month_start
 from tests.support.processes import ROOT, process_env, wait_for
 
-FAKE_STRIPE_PORT = 18301
-MOTO_PORT = 18302
+# this suite's ports: the first free one of each range (another run of the suite may hold one)
+FAKE_STRIPE_PORTS = range(18301, 18320)
+MOTO_PORTS = range(18340, 18360)
 
 
+def _free_port(ports: range) -> int:
+    for port in ports:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            if probe.connect_ex(("127.0.0.1", port)) != 0:
+                return port
+    raise RuntimeError(f"no free port in {ports}")
+
+
+@contextmanager
 def _serve(command: list[str], health_url: str) -> Iterator[subprocess.Popen[bytes]]:
     process = subprocess.Popen(command, cwd=ROOT, env=process_env(), stdout=subprocess.DEVNULL)
 
     def healthy() -> bool:
+        if process.poll() is not None:
+            raise RuntimeError(f"{command[1:4]} exited with {process.returncode}")
         try:
             return requests.get(health_url, timeout=0.5).status_code < 500
         except requests.RequestException:
             return False
 
     try:
-        wait_for(healthy, timeout=30)
+        wait_for(healthy, timeout=60)
         yield process
     finally:
         process.terminate()
@@ -44,13 +58,10 @@ def _serve(command: list[str], health_url: str) -> Iterator[subprocess.Popen[byt
 
 @pytest.fixture(scope="session")
 def fake_stripe_server(django_db_setup) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    base = f"http://127.0.0.1:{FAKE_STRIPE_PORT}"
-    yield from (
-        base
-        for _process in _serve(
-            [sys.executable, "manage.py", "run_fake_stripe", "--port", str(FAKE_STRIPE_PORT)], f"{base}/_fake/health"
-        )
-    )
+    port = _free_port(FAKE_STRIPE_PORTS)
+    base = f"http://127.0.0.1:{port}"
+    with _serve([sys.executable, "manage.py", "run_fake_stripe", "--port", str(port)], f"{base}/_fake/health"):
+        yield base
 
 
 @pytest.fixture
@@ -67,13 +78,10 @@ def fake_stripe(fake_stripe_server: str, settings: Any) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[str]:
-    base = f"http://127.0.0.1:{MOTO_PORT}"
-    yield from (
-        base
-        for _process in _serve(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(MOTO_PORT)], f"{base}/moto-api/"
-        )
-    )
+    port = _free_port(MOTO_PORTS)
+    base = f"http://127.0.0.1:{port}"
+    with _serve([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)], f"{base}/moto-api/"):
+        yield base
 
 
 def make_plan(code: str = "standard", **fields: Any) -> Plan:
