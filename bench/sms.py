@@ -139,9 +139,11 @@ def main() -> None:
                     print(f"  {done} sent after {last_report - started:.0f} s; worker peak so far {rss:.0f} MB")
                 if any(w.poll() is not None for w in workers):
                     raise SystemExit("a worker died")
+            # the provider fake has them all; done when every row is recorded `sent` in the outbox
+            while (sent := SmsMessage.objects.filter(batch=batch, status=SmsStatus.SENT).count()) < args.messages:
+                time.sleep(0.1)
             elapsed = time.perf_counter() - started
             peaks = [_peak_rss_mb(w.pid) for w in workers]
-            sent = SmsMessage.objects.filter(batch=batch, status=SmsStatus.SENT).count()
             other = SmsMessage.objects.filter(batch=batch).exclude(status=SmsStatus.SENT).count()
     finally:
         for worker in workers:

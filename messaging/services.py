@@ -53,7 +53,7 @@ logger = logging.getLogger(__name__)
 
 CN_MOBILE = re.compile(r"^1[3-9]\d{9}$")
 E164 = re.compile(r"^\+[1-9]\d{7,14}$")
-SEND_CHUNK = 500  # messages per send task
+SEND_CHUNK = 1000  # messages per send task
 EXPAND_CHUNK = 2000  # rows per batch-expansion step
 EXPAND_HIGH_WATER = 20000  # queued rows of one batch before expansion waits for the senders
 MAX_ATTEMPTS = 5

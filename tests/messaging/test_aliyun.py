@@ -31,6 +31,7 @@ class FakeDysms(BaseHTTPRequestHandler):
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
         query = {k: v[0] for k, v in parse_qs(urlparse(self.path).query).items()}
         action = self.headers.get("x-acs-action", "")
+        body: dict[str, object]
         if action == "SendSms":
             FakeDysms.sends.append(query)
             if FakeDysms.hang_next:
