@@ -87,6 +87,8 @@ class FulfilmentOrder(models.Model):
 
 class OrderEvent(models.Model):
     order = models.ForeignKey(FulfilmentOrder, on_delete=models.CASCADE, related_name="events")
+    attempt = models.ForeignKey("FulfilmentAttempt", null=True, blank=True, on_delete=models.CASCADE,
+                                related_name="events")
     kind = models.CharField(max_length=40)
     from_status = models.CharField(max_length=16, blank=True)
     to_status = models.CharField(max_length=16, blank=True)
@@ -98,3 +100,41 @@ class OrderEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order_id} {self.kind}"
+
+
+class AttemptStatus(models.TextChoices):
+    SUBMITTING = "submitting", _("提交中")  # the request may be on the wire: treated as unknown after a crash
+    SUBMITTED = "submitted", _("供应商处理中")  # the supplier has it (accepted, processing)
+    UNKNOWN = "unknown", _("结果待确认")  # it may have been taken: never resubmitted anywhere until proven failed
+    SUCCEEDED = "succeeded", _("成功")
+    FAILED = "failed", _("失败（已证实）")
+
+
+class FulfilmentAttempt(models.Model):
+    """One try at one supplier offer. Its supplier order number (bank schema + order id + attempt
+    number) is sent with every submit, so a repeat at the same supplier is idempotent; a new number
+    is made only after the previous attempt is proven failed."""
+
+    order = models.ForeignKey(FulfilmentOrder, on_delete=models.CASCADE, related_name="attempts")
+    number = models.PositiveSmallIntegerField()
+    order_number = models.CharField(max_length=64, unique=True)
+    supplier = models.ForeignKey("rights_catalog.Supplier", on_delete=models.PROTECT, related_name="+")
+    offer = models.ForeignKey("rights_catalog.SupplierOffer", null=True, on_delete=models.SET_NULL, related_name="+")
+    supplier_sku = models.CharField(max_length=64)
+    cost_fen = models.PositiveIntegerField()
+    status = models.CharField(max_length=12, choices=AttemptStatus.choices, default=AttemptStatus.SUBMITTING)
+    supplier_order_id = models.CharField(max_length=80, blank=True)
+    reason = models.CharField(max_length=200, blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    next_query_at = models.DateTimeField(null=True, blank=True)
+    query_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order_id", "number"]
+        constraints = [models.UniqueConstraint(fields=["order", "number"], name="attempt_one_number_per_order")]
+
+    def __str__(self) -> str:
+        return f"attempt {self.order_number} ({self.status})"
+

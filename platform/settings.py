@@ -252,6 +252,9 @@ CELERY_BEAT_SCHEDULE["suppliers-health-check"] = {
     "options": {"queue": "queries"},
 }
 
+# fulfilment: move on orders stuck in any non-terminal state (each active bank, every minute)
+CELERY_BEAT_SCHEDULE["fulfilment-sweep"] = {"task": "fulfillment.sweep", "schedule": 60.0, "options": {"queue": "queries"}}
+
 # --- security -------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False

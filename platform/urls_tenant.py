@@ -13,5 +13,6 @@ urlpatterns = [
     path("api/v1/", include("campaigns.urls_api")),
     path("api/v1/", include("accounts.urls_api")),
     path("", include("messaging.urls")),
+    path("", include("fulfillment.callbacks")),
     path("", include("h5_templates.urls")),
 ]

@@ -1,0 +1,555 @@
+"""The fulfilment engine: one state machine per order, one named transition function per move, each
+writing its event row in the same transaction as the state change (bank schema).
+
+    created ──open attempt──► submitting ──accepted──► submitted ──query/callback──► succeeded
+       ▲                          │ timeout/5xx/crash                  │
+       │ proven failure,          ▼                                    ▼
+       └── next offer ◄──── unknown ──► querying ──► (still processing: query again later)
+                                               └──► manual_review after the deadline
+    proven failure and no offer left ──► failed (SMS to the cardholder, code/quota/budget restored)
+
+The one rule that matters: an attempt whose outcome is unknown is never resubmitted, at the same or
+another supplier, until a status query or a verified callback proves it failed. Supplier calls are
+made outside any transaction; the attempt row is committed as `submitting` *before* the request
+leaves, so a crash at any point leaves evidence that the request may be out there.
+
+Timings (seconds, read from the environment on each use so tests and the bench can shorten them):
+FULFIL_QUERY_FIRST_S (5) first query after an acceptance or unknown outcome (never before the
+supplier's `query_delay_s`), FULFIL_QUERY_MIN_INTERVAL_S (10) / FULFIL_QUERY_MAX_INTERVAL_S (300)
+back-off between queries, FULFIL_NOT_FOUND_GRACE_S (300) after which "the supplier does not know the
+order number" proves an unknown attempt failed, FULFIL_REVIEW_AFTER_S (7200) after which an attempt
+still unresolved goes to manual review, FULFIL_SWEEP_GRACE_S (60) how overdue an order must be
+before the sweeper moves it on.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from fulfillment.models import (
+    AttemptStatus,
+    FulfilmentAttempt,
+    FulfilmentOrder,
+    OrderEvent,
+    OrderStatus,
+    Redemption,
+    RedemptionStatus,
+)
+from fulfillment.suppliers import (
+    Accepted,
+    NotFound,
+    OrderState,
+    Rejected,
+    SubmitRequest,
+    Unknown,
+    adapter_for,
+)
+from fulfillment.suppliers import OrderStatus as SupplierStatus
+from platform.crypto import decrypt, encrypt
+from platform.errors import ApplicationError
+from platform.tenancy import current_schema
+from rights_catalog.selectors import product_offers
+
+logger = logging.getLogger("quanyi.fulfilment")
+
+TERMINAL = {OrderStatus.SUCCEEDED, OrderStatus.FAILED}
+WAITING = {OrderStatus.SUBMITTED, OrderStatus.UNKNOWN, OrderStatus.QUERYING}
+OPEN_ATTEMPT = {AttemptStatus.SUBMITTING, AttemptStatus.SUBMITTED, AttemptStatus.UNKNOWN}
+
+
+def timing(name: str, default: float) -> float:
+    return float(os.environ.get(f"FULFIL_{name}", default))
+
+
+def callback_base_url() -> str | None:
+    """`FULFIL_CALLBACK_BASE_URL`: `https://{host}` by default (the bank's own host); `none` sends
+    no callback address (the engine then relies on queries alone)."""
+    template = os.environ.get("FULFIL_CALLBACK_BASE_URL", "https://{host}")
+    if template.lower() == "none":
+        return None
+    from tenants.services import bank_host
+
+    bank = _bank()
+    return template.format(host=bank_host(bank.slug))
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def _bank() -> Any:
+    from tenants.models import Bank
+
+    tenant = getattr(connection, "tenant", None)
+    if isinstance(tenant, Bank) and tenant.schema_name == current_schema():
+        return tenant
+    return Bank.objects.get(schema_name=current_schema())
+
+
+def _event(order: FulfilmentOrder, kind: str, *, from_status: str, attempt: FulfilmentAttempt | None = None,
+           **data: Any) -> None:
+    OrderEvent.objects.create(order=order, attempt=attempt, kind=kind, from_status=from_status,
+                              to_status=order.status, data=data)
+
+
+def _move(order: FulfilmentOrder, to: str, kind: str, *, attempt: FulfilmentAttempt | None = None,
+          **data: Any) -> None:
+    """Change the order's status and write its event row (caller holds the row lock)."""
+    before = order.status
+    order.status = to
+    if to in TERMINAL:
+        order.finished_at = timezone.now()
+    order.save(update_fields=["status", "finished_at", "next_check_at", "attempt_count", "card_secret_encrypted",
+                              "updated_at"])
+    _event(order, kind, from_status=before, attempt=attempt, **data)
+
+
+def _lock(order_id: int) -> FulfilmentOrder | None:
+    return FulfilmentOrder.objects.select_for_update().filter(pk=order_id).first()
+
+
+def _current_attempt(order: FulfilmentOrder) -> FulfilmentAttempt | None:
+    return order.attempts.order_by("-number").first()  # type: ignore[attr-defined,no-any-return]
+
+
+def _order_number(order: FulfilmentOrder, number: int) -> str:
+    return f"{current_schema().replace('_', '')}-{order.pk}-{number}"
+
+
+def _query_due(attempt: FulfilmentAttempt, *, first: bool, retry_after_s: float | None = None) -> datetime:
+    now = timezone.now()
+    if first:
+        wait = timing("QUERY_FIRST_S", 5)
+    else:
+        low, high = timing("QUERY_MIN_INTERVAL_S", 10), timing("QUERY_MAX_INTERVAL_S", 300)
+        wait = min(high, low * (2 ** min(max(attempt.query_count - 1, 0), 8)))
+    if retry_after_s is not None:
+        wait = max(wait, retry_after_s)
+    due = now + timedelta(seconds=wait)
+    # the supplier's own rule: not before `query_delay_s` after the order
+    earliest = (attempt.submitted_at or attempt.started_at) + timedelta(seconds=attempt.supplier.query_delay_s)
+    return max(due, earliest)
+
+
+def _schedule_query(order: FulfilmentOrder, attempt: FulfilmentAttempt, due: datetime) -> None:
+    attempt.next_query_at = due
+    attempt.save(update_fields=["next_query_at"])
+    order.next_check_at = due
+    order.save(update_fields=["next_check_at", "updated_at"])
+    countdown = max(0.0, (due - timezone.now()).total_seconds())
+    order_id = order.pk
+
+    def send() -> None:
+        from fulfillment.tasks import order_query_task
+
+        order_query_task.apply_async(kwargs={"order_id": order_id}, queue="queries", countdown=countdown)
+
+    transaction.on_commit(send)
+
+
+def _send_submit(order_id: int, *, countdown: float = 0) -> None:
+    def send() -> None:
+        from fulfillment.tasks import order_submit_task
+
+        order_submit_task.apply_async(kwargs={"order_id": order_id}, queue="fulfilment", countdown=countdown)
+
+    transaction.on_commit(send)
+
+
+def _stale_submission_s(attempt: FulfilmentAttempt) -> float:
+    """How long a submission can be in flight: after this a `submitting` attempt is a crash."""
+    return attempt.supplier.connect_timeout_s * 2 + attempt.supplier.read_timeout_s + 5
+
+
+# --- transitions ----------------------------------------------------------------------------
+
+
+def order_attempt_open(*, order: FulfilmentOrder) -> FulfilmentAttempt | None:
+    """created → submitting: a new attempt at the best offer not tried yet; none left → failed."""
+    tried = set(order.attempts.values_list("supplier_id", flat=True))  # type: ignore[attr-defined]
+    if order.attempts.filter(status__in=OPEN_ATTEMPT).exists():  # type: ignore[attr-defined]
+        raise ApplicationError("fulfil.attempt_open", "an attempt is still open")  # never two at once
+    offer = next((o for o in product_offers(product=order.product) if o.supplier_id not in tried), None)
+    if offer is None:
+        order_fail(order=order, reason="no_offer_left")
+        return None
+    number = order.attempt_count + 1
+    attempt = FulfilmentAttempt.objects.create(
+        order=order, number=number, order_number=_order_number(order, number), supplier=offer.supplier,
+        offer=offer, supplier_sku=offer.supplier_sku, cost_fen=offer.cost_fen, status=AttemptStatus.SUBMITTING)
+    order.attempt_count = number
+    order.next_check_at = None
+    _move(order, OrderStatus.SUBMITTING, "attempt_opened", attempt=attempt, supplier=offer.supplier.code,
+          order_number=attempt.order_number)
+    return attempt
+
+
+def attempt_accepted(*, order: FulfilmentOrder, attempt: FulfilmentAttempt, supplier_order_id: str) -> None:
+    """submitting/unknown → submitted: the supplier has the order and is processing it."""
+    first = attempt.status == AttemptStatus.SUBMITTING
+    attempt.status = AttemptStatus.SUBMITTED
+    attempt.supplier_order_id = supplier_order_id or attempt.supplier_order_id
+    attempt.submitted_at = attempt.submitted_at or timezone.now()
+    attempt.save(update_fields=["status", "supplier_order_id", "submitted_at"])
+    if order.status != OrderStatus.SUBMITTED:
+        _move(order, OrderStatus.SUBMITTED, "attempt_accepted", attempt=attempt, supplier_order_id=supplier_order_id)
+    _schedule_query(order, attempt, _query_due(attempt, first=first))
+
+
+def attempt_unknown(*, order: FulfilmentOrder, attempt: FulfilmentAttempt, reason: str,
+                    retry_after_s: float | None = None) -> None:
+    """submitting → unknown: it may have been taken. Only a query or a callback may decide now."""
+    attempt.status = AttemptStatus.UNKNOWN
+    attempt.reason = reason[:200]
+    attempt.submitted_at = attempt.submitted_at or timezone.now()
+    attempt.save(update_fields=["status", "reason", "submitted_at"])
+    _move(order, OrderStatus.UNKNOWN, "attempt_unknown", attempt=attempt, reason=reason[:200])
+    _schedule_query(order, attempt, _query_due(attempt, first=True, retry_after_s=retry_after_s))
+
+
+def order_querying(*, order: FulfilmentOrder, attempt: FulfilmentAttempt) -> None:
+    """submitted/unknown → querying (a query is about to be sent)."""
+    attempt.query_count += 1
+    # reserve the slot: a duplicate query task before this time does nothing (at most every M seconds)
+    attempt.next_query_at = timezone.now() + timedelta(seconds=timing("QUERY_MIN_INTERVAL_S", 10))
+    attempt.save(update_fields=["query_count", "next_query_at"])
+    if order.status != OrderStatus.QUERYING:
+        _move(order, OrderStatus.QUERYING, "querying", attempt=attempt)
+
+
+def attempt_succeeded(*, order: FulfilmentOrder, attempt: FulfilmentAttempt, status: SupplierStatus | Accepted,
+                      source: str) -> None:
+    """→ succeeded: the right arrived. Card secrets stored encrypted; arrival SMS; usage billed."""
+    if attempt.status == AttemptStatus.SUCCEEDED:
+        return  # a repeated final state: nothing twice
+    if attempt.status == AttemptStatus.FAILED or order.status in TERMINAL:
+        # a success after we believed the attempt failed (or after another attempt succeeded): a human decides
+        _event(order, "attempt_conflict", from_status=order.status, attempt=attempt, source=source,
+               attempt_was=attempt.status)
+        attempt.status = AttemptStatus.SUCCEEDED
+        attempt.save(update_fields=["status"])
+        if order.status != OrderStatus.MANUAL_REVIEW:
+            order_manual_review(order=order, reason="late_success_conflict")
+        return
+    attempt.status = AttemptStatus.SUCCEEDED
+    attempt.resolved_at = timezone.now()
+    if getattr(status, "supplier_order_id", ""):
+        attempt.supplier_order_id = status.supplier_order_id
+    attempt.submitted_at = attempt.submitted_at or attempt.resolved_at
+    attempt.save(update_fields=["status", "resolved_at", "supplier_order_id", "submitted_at"])
+    cards = [f"卡号 {c.number} 密码 {c.pin}" + (f" 有效期 {c.expires}" if c.expires else "")
+             for c in status.card_secrets]
+    if cards:  # shown on the progress page as is (h5_templates decrypts with the same context)
+        order.card_secret_encrypted = encrypt("\n".join(cards), context=_card_context())
+    order.next_check_at = None
+    _move(order, OrderStatus.SUCCEEDED, "succeeded", attempt=attempt, source=source, cards=len(cards))
+    _redemption_refresh(order.redemption_id)
+    _notify_arrival(order)
+    _bill_success(order)
+
+
+def attempt_failed(*, order: FulfilmentOrder, attempt: FulfilmentAttempt, code: str, reason: str,
+                   source: str) -> None:
+    """A proven failure (refusal, a query or a verified callback saying failed, or the supplier not
+    knowing the number long after): the only way to a next attempt."""
+    if attempt.status in (AttemptStatus.FAILED, AttemptStatus.SUCCEEDED):
+        if attempt.status == AttemptStatus.SUCCEEDED and source != "submit":
+            _event(order, "late_failure_ignored", from_status=order.status, attempt=attempt, source=source)
+        return
+    attempt.status = AttemptStatus.FAILED
+    attempt.reason = f"{code} {reason}"[:200]
+    attempt.resolved_at = timezone.now()
+    attempt.save(update_fields=["status", "reason", "resolved_at"])
+    if order.status in TERMINAL or order.status == OrderStatus.MANUAL_REVIEW:
+        _event(order, "attempt_failed", from_status=order.status, attempt=attempt, code=code, source=source)
+        return
+    order.next_check_at = None
+    _move(order, OrderStatus.CREATED, "attempt_failed", attempt=attempt, code=code, reason=reason[:200],
+          source=source)
+    _send_submit(order.pk)  # fail over: the next offer by priority
+
+
+def order_fail(*, order: FulfilmentOrder, reason: str) -> None:
+    """→ failed: no offer left. The cardholder is told; code/quota/budget restored as the campaign says."""
+    order.next_check_at = None
+    _move(order, OrderStatus.FAILED, "failed", reason=reason)
+    from fulfillment.restore import order_restore
+
+    order_restore(order=order)
+    _redemption_refresh(order.redemption_id)
+    _notify_failure(order)
+
+
+def order_manual_review(*, order: FulfilmentOrder, reason: str) -> None:
+    """→ manual_review: the deadline passed without proof either way (or proofs conflict)."""
+    order.next_check_at = None
+    _move(order, OrderStatus.MANUAL_REVIEW, "manual_review", reason=reason)
+
+
+# --- the steps the tasks run --------------------------------------------------------------------
+
+
+def order_submit(*, order_id: int) -> str:
+    """Open an attempt and submit it (idempotent: a repeat finds the attempt and does not send again)."""
+    with transaction.atomic():
+        order = _lock(order_id)
+        if order is None:
+            return "missing"
+        if order.status == OrderStatus.CREATED:
+            attempt = order_attempt_open(order=order)
+            if attempt is None:
+                return "failed"
+        elif order.status == OrderStatus.SUBMITTING:
+            attempt = _current_attempt(order)
+            assert attempt is not None
+            if attempt.status != AttemptStatus.SUBMITTING:
+                return "noop"
+            age = (timezone.now() - attempt.started_at).total_seconds()
+            stale = _stale_submission_s(attempt)
+            if age < stale:  # maybe still in flight in another worker: look again later
+                _send_submit(order.pk, countdown=stale - age + 1)
+                return "in_flight"
+            # a crash after commit and before the answer was stored: the request may be out there
+            attempt_unknown(order=order, attempt=attempt, reason="submission interrupted")
+            return "unknown"
+        else:
+            return "noop"
+        adapter = adapter_for(attempt.supplier)
+        account = decrypt(order.account_encrypted, context=_account_context()) if order.account_encrypted else ""
+        request = SubmitRequest(
+            order_number=attempt.order_number, supplier_sku=attempt.supplier_sku, account=account,
+            amount_fen=order.product.face_value_fen, callback_url=_callback_url(attempt))
+    # the attempt is committed as `submitting` before anything leaves
+    result = adapter.submit(request)
+    with transaction.atomic():
+        order = _lock(order_id)
+        assert order is not None
+        attempt = FulfilmentAttempt.objects.select_related("supplier").get(pk=attempt.pk)
+        if attempt.status not in (AttemptStatus.SUBMITTING, AttemptStatus.UNKNOWN):
+            return "late"
+        if isinstance(result, Accepted):
+            if result.state == OrderState.SUCCEEDED:
+                attempt_succeeded(order=order, attempt=attempt, status=result, source="submit")
+                return "succeeded"
+            if result.state == OrderState.FAILED:
+                attempt_failed(order=order, attempt=attempt, code="failed", reason="failed at once", source="submit")
+                return "failed_over"
+            attempt_accepted(order=order, attempt=attempt, supplier_order_id=result.supplier_order_id)
+            return "submitted"
+        if isinstance(result, Rejected):
+            attempt_failed(order=order, attempt=attempt, code=result.code, reason=result.reason, source="submit")
+            return "rejected"
+        if attempt.status == AttemptStatus.SUBMITTING:
+            attempt_unknown(order=order, attempt=attempt, reason=result.reason, retry_after_s=result.retry_after_s)
+        return "unknown"
+
+
+def order_query(*, order_id: int, force: bool = False) -> str:
+    """Ask the supplier about the open attempt, respecting its timing; give up into manual review."""
+    with transaction.atomic():
+        order = _lock(order_id)
+        if order is None or order.status not in WAITING:
+            return "noop"
+        attempt = _current_attempt(order)
+        if attempt is None or attempt.status not in (AttemptStatus.SUBMITTED, AttemptStatus.UNKNOWN):
+            return "noop"
+        now = timezone.now()
+        since = attempt.submitted_at or attempt.started_at
+        if (now - since).total_seconds() > timing("REVIEW_AFTER_S", 7200):
+            order_manual_review(order=order, reason="deadline")
+            return "manual_review"
+        if not force and attempt.next_query_at and attempt.next_query_at > now + timedelta(seconds=0.05):
+            if order.next_check_at != attempt.next_query_at:
+                _schedule_query(order, attempt, attempt.next_query_at)
+            return "early"
+        order_querying(order=order, attempt=attempt)
+        adapter = adapter_for(attempt.supplier)
+        number, submitted_at = attempt.order_number, attempt.submitted_at
+    result = adapter.query(number, submitted_at=submitted_at)
+    with transaction.atomic():
+        order = _lock(order_id)
+        assert order is not None
+        attempt = FulfilmentAttempt.objects.select_related("supplier").get(pk=attempt.pk)
+        if order.status not in WAITING or attempt.status not in (AttemptStatus.SUBMITTED, AttemptStatus.UNKNOWN):
+            return "late"
+        if isinstance(result, SupplierStatus):
+            return attempt_status_apply(order=order, attempt=attempt, status=result, source="query")
+        if isinstance(result, NotFound):
+            age = (timezone.now() - since).total_seconds()
+            if attempt.status == AttemptStatus.UNKNOWN and age >= timing("NOT_FOUND_GRACE_S", 300):
+                attempt_failed(order=order, attempt=attempt, code="not_found",
+                               reason="the supplier does not know the order number", source="query")
+                return "failed_over"
+            _schedule_query(order, attempt, _query_due(attempt, first=False))
+            return "not_found"
+        assert isinstance(result, Unknown)
+        _schedule_query(order, attempt, _query_due(attempt, first=False, retry_after_s=result.retry_after_s))
+        return "unknown"
+
+
+def attempt_status_apply(*, order: FulfilmentOrder, attempt: FulfilmentAttempt, status: SupplierStatus,
+                         source: str) -> str:
+    """Apply what a query or a verified callback says (caller holds the order lock). Monotonic: a
+    final state is applied once; a stale "processing" after it changes nothing."""
+    if status.state == OrderState.SUCCEEDED:
+        attempt_succeeded(order=order, attempt=attempt, status=status, source=source)
+        return "succeeded"
+    if status.state == OrderState.FAILED:
+        attempt_failed(order=order, attempt=attempt, code=status.code or "failed", reason=status.reason,
+                       source=source)
+        return "failed_over"
+    if attempt.status in (AttemptStatus.SUBMITTED, AttemptStatus.UNKNOWN, AttemptStatus.SUBMITTING) \
+            and order.status not in TERMINAL and order.status != OrderStatus.MANUAL_REVIEW:
+        if attempt.status != AttemptStatus.SUBMITTED:
+            attempt_accepted(order=order, attempt=attempt, supplier_order_id=status.supplier_order_id)
+        elif source == "query":
+            _schedule_query(order, attempt, _query_due(attempt, first=False))
+    return "processing"
+
+
+def callback_apply(*, attempt_id: int, status: SupplierStatus) -> str:
+    """A verified callback for one attempt (idempotent; duplicates and stale ones change nothing)."""
+    with transaction.atomic():
+        order_id = FulfilmentAttempt.objects.values_list("order_id", flat=True).get(pk=attempt_id)
+        order = _lock(order_id)
+        assert order is not None
+        attempt = FulfilmentAttempt.objects.select_related("supplier").get(pk=attempt_id)
+        before = (order.status, attempt.status)
+        outcome = attempt_status_apply(order=order, attempt=attempt, status=status, source="callback")
+        if (order.status, attempt.status) == before:
+            return "unchanged"
+        return outcome
+
+
+def order_check_now(*, order_id: int) -> str:
+    """The H5 "not received?" button: an immediate status query for an open order (the supplier's own
+    query delay still holds); a succeeded order gets its arrival SMS again (once per 10 minutes).
+    Neither adapter dialect supports a reissue, so none is attempted."""
+    order = FulfilmentOrder.objects.filter(pk=order_id).first()
+    if order is None:
+        raise ApplicationError("fulfil.order_missing", "订单不存在", status=404)
+    if order.status in WAITING:
+        from fulfillment.tasks import order_query_task
+
+        order_query_task.apply_async(kwargs={"order_id": order_id, "force": True}, queue="queries")
+        return "query_sent"
+    if order.status == OrderStatus.SUCCEEDED:
+        bucket = int(timezone.now().timestamp() // 600)
+        with transaction.atomic():
+            _notify_arrival(order, dedupe_suffix=f"-again-{bucket}")
+        return "arrival_resent"
+    return "nothing_to_do"
+
+
+def orders_sweep(*, limit: int = 1000) -> dict[str, int]:
+    """Move on every order stuck in a non-terminal state (a crash between commit and enqueue, a lost
+    task, a worker killed mid-submission, a broker restart). Safe to run any time: every task it
+    sends is idempotent and re-checks the state under the row lock."""
+    from fulfillment.tasks import order_query_task, order_submit_task
+
+    now = timezone.now()
+    grace = timedelta(seconds=timing("SWEEP_GRACE_S", 60))
+    counts = {"submit": 0, "query": 0}
+    stuck_new = FulfilmentOrder.objects.filter(status=OrderStatus.CREATED, updated_at__lt=now - grace)
+    stuck_submitting = FulfilmentOrder.objects.filter(status=OrderStatus.SUBMITTING, updated_at__lt=now - grace)
+    for order_id in list(stuck_new.values_list("pk", flat=True)[:limit]) + list(
+            stuck_submitting.values_list("pk", flat=True)[:limit]):
+        order_submit_task.apply_async(kwargs={"order_id": order_id}, queue="fulfilment")
+        counts["submit"] += 1
+    waiting = FulfilmentOrder.objects.filter(status__in=WAITING).filter(
+        Q(next_check_at__isnull=True) | Q(next_check_at__lt=now - grace))
+    for order_id in waiting.values_list("pk", flat=True)[:limit]:
+        order_query_task.apply_async(kwargs={"order_id": order_id}, queue="queries")
+        counts["query"] += 1
+    if counts["submit"] or counts["query"]:
+        logger.info("fulfilment sweep in %s: %s", current_schema(), counts)
+    return counts
+
+
+# --- delivery, money and side effects -------------------------------------------------------
+
+
+def _account_context() -> str:
+    return f"account:{current_schema()}"
+
+
+def _card_context() -> str:
+    return f"secret:{current_schema()}"
+
+
+def order_card_secrets(*, order: FulfilmentOrder) -> str:
+    """The card secrets of a succeeded order (one line per card), decrypted for the progress page only."""
+    if not order.card_secret_encrypted:
+        return ""
+    return decrypt(order.card_secret_encrypted, context=_card_context())
+
+
+def _callback_url(attempt: FulfilmentAttempt) -> str:
+    base = callback_base_url()
+    if base is None:
+        return ""
+    return f"{base.rstrip('/')}/callbacks/{attempt.supplier.dialect}/{attempt.supplier.code}"
+
+
+def _redemption_refresh(redemption_id: int) -> None:
+    statuses = list(FulfilmentOrder.objects.filter(redemption_id=redemption_id).values_list("status", flat=True))
+    if any(s not in TERMINAL for s in statuses):
+        return
+    if all(s == OrderStatus.SUCCEEDED for s in statuses):
+        new = RedemptionStatus.COMPLETED
+    elif any(s == OrderStatus.SUCCEEDED for s in statuses):
+        new = RedemptionStatus.PARTIAL
+    else:
+        new = RedemptionStatus.FAILED
+    Redemption.objects.filter(pk=redemption_id).exclude(status=new).update(status=new)
+
+
+def _cardholder_phone(order: FulfilmentOrder) -> str:
+    from campaigns.phones import phone_unseal
+
+    return phone_unseal(order.redemption.phone_encrypted)
+
+
+def _sms(order: FulfilmentOrder, *, kind: str, dedupe_key: str) -> None:
+    from messaging.services import sms_enqueue
+
+    try:
+        with transaction.atomic():
+            sms_enqueue(kind=kind, phone=_cardholder_phone(order), template_key=kind,
+                        params={"right_name": order.product.name, "arrival_text": order.campaign.arrival_text or ""},
+                        campaign_ref=str(order.campaign_id), dedupe_key=dedupe_key)
+    except (ApplicationError, ValueError) as error:  # never lose the order's state over a text
+        logger.warning("order %s: %s SMS not queued: %s", order.pk, kind, error)
+        _event(order, "sms_not_queued", from_status=order.status, sms_kind=kind, error=str(error)[:200])
+
+
+def _notify_arrival(order: FulfilmentOrder, *, dedupe_suffix: str = "") -> None:
+    _sms(order, kind="arrival", dedupe_key=f"order-arrival-{order.pk}{dedupe_suffix}")
+
+
+def _notify_failure(order: FulfilmentOrder) -> None:
+    _sms(order, kind="failure_notice", dedupe_key=f"order-failure-{order.pk}")
+
+
+def order_ref(order: FulfilmentOrder) -> str:
+    return f"{current_schema()}:{order.pk}"
+
+
+def _bill_success(order: FulfilmentOrder) -> None:
+    from billing.services import usage_record_order_succeeded
+
+    try:
+        with transaction.atomic():
+            usage_record_order_succeeded(
+                bank=_bank(), order_ref=order_ref(order), campaign_ref=str(order.campaign_id),
+                campaign_name=order.campaign.name, product_sku=order.product.sku, product_name=order.product.name,
+                price_fen=order.price_fen, occurred_at=order.finished_at or timezone.now())
+    except ApplicationError as error:
+        logger.error("order %s: usage not recorded: %s", order.pk, error)
+        _event(order, "usage_not_recorded", from_status=order.status, error=str(error)[:200])

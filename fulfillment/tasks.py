@@ -1,0 +1,34 @@
+"""Celery tasks of the fulfilment engine: thin, idempotent wrappers that take ids and run in the bank
+schema they were sent from (tenant-aware Celery). Queues: `fulfilment` (submissions), `queries`
+(status queries and the sweeper). `acks_late` + reject-on-worker-lost are global settings: a task
+killed mid-way is redelivered, and the engine's state under the row lock decides what a repeat does."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from fulfillment import engine
+
+
+@shared_task(name="fulfillment.order_submit", acks_late=True)
+def order_submit_task(*, order_id: int) -> str:
+    return engine.order_submit(order_id=order_id)
+
+
+@shared_task(name="fulfillment.order_query", acks_late=True)
+def order_query_task(*, order_id: int, force: bool = False) -> str:
+    return engine.order_query(order_id=order_id, force=force)
+
+
+@shared_task(name="fulfillment.sweep", acks_late=True)
+def orders_sweep_task() -> dict[str, int]:
+    return engine.orders_sweep()
+
+
+@shared_task(name="fulfillment.bench_noop")
+def bench_noop_task(*, counter: str = "") -> None:
+    """Does nothing but count itself: the bare-Celery baseline of bench/fulfil.py."""
+    if counter:
+        from platform.redis import get_redis
+
+        get_redis().incr(counter)
