@@ -172,7 +172,11 @@ def _stale_submission_s(attempt: FulfilmentAttempt) -> float:
 
 def order_attempt_open(*, order: FulfilmentOrder) -> FulfilmentAttempt | None:
     """created → submitting: a new attempt at the best offer not tried yet; none left → failed."""
-    tried = set(order.attempts.values_list("supplier_id", flat=True))  # type: ignore[attr-defined]
+    # a manual retry starts the offers afresh: suppliers tried before it may be tried again
+    floor = (OrderEvent.objects.filter(order=order, kind="manual_retry").order_by("-id")
+             .values_list("data__after_attempt", flat=True).first()) or 0
+    tried = set(order.attempts.filter(number__gt=floor)  # type: ignore[attr-defined]
+                .values_list("supplier_id", flat=True))
     if order.attempts.filter(status__in=OPEN_ATTEMPT).exists():  # type: ignore[attr-defined]
         raise ApplicationError("fulfil.attempt_open", "an attempt is still open")  # never two at once
     offer = next((o for o in product_offers(product=order.product) if o.supplier_id not in tried), None)
@@ -553,3 +557,62 @@ def _bill_success(order: FulfilmentOrder) -> None:
     except ApplicationError as error:
         logger.error("order %s: usage not recorded: %s", order.pk, error)
         _event(order, "usage_not_recorded", from_status=order.status, error=str(error)[:200])
+
+
+# --- manual review: the platform's actions ------------------------------------------------------
+
+
+def manual_review_orders(*, limit: int = 200) -> list[FulfilmentOrder]:
+    """Orders of the current bank waiting for a human (oldest first)."""
+    return list(FulfilmentOrder.objects.filter(status=OrderStatus.MANUAL_REVIEW)
+                .select_related("product", "campaign").order_by("updated_at")[:limit])
+
+
+def manual_review_resolve(*, order_id: int, action: str, actor: str, evidence: str = "") -> str:
+    """`succeeded` (with evidence: the supplier's confirmation), `fail` (code/quota/budget restored as the
+    campaign says, cardholder told) or `retry` (only when every attempt is proven failed or the
+    evidence says the open one never reached the supplier: the next offer is tried)."""
+    with transaction.atomic():
+        order = _lock(order_id)
+        if order is None or order.status != OrderStatus.MANUAL_REVIEW:
+            raise ApplicationError("fulfil.not_in_review", "订单不在人工处理队列中", status=409)
+        attempt = _current_attempt(order)
+        _event(order, "manual_action", from_status=order.status, attempt=attempt, action=action, actor=actor,
+               evidence=evidence[:500])
+        if action == "succeeded":
+            if not evidence.strip():
+                raise ApplicationError("fulfil.evidence_required", "请填写到账凭证（供应商确认信息）")
+            if attempt is None:
+                raise ApplicationError("fulfil.no_attempt", "订单没有任何供应商尝试，不能标记为成功")
+            if attempt.status != AttemptStatus.SUCCEEDED:
+                attempt.status = AttemptStatus.SUCCEEDED
+                attempt.resolved_at = timezone.now()
+                attempt.save(update_fields=["status", "resolved_at"])
+            order.next_check_at = None
+            _move(order, OrderStatus.SUCCEEDED, "succeeded", attempt=attempt, source="manual", actor=actor)
+            _redemption_refresh(order.redemption_id)
+            _notify_arrival(order)
+            _bill_success(order)
+            return "succeeded"
+        if action == "fail":
+            if attempt is not None and attempt.status in OPEN_ATTEMPT:
+                attempt.status = AttemptStatus.FAILED
+                attempt.reason = f"manual: {evidence}"[:200]
+                attempt.resolved_at = timezone.now()
+                attempt.save(update_fields=["status", "reason", "resolved_at"])
+            order_fail(order=order, reason="manual")
+            return "failed"
+        if action == "retry":
+            if attempt is not None and attempt.status in OPEN_ATTEMPT:
+                if not evidence.strip():
+                    raise ApplicationError("fulfil.evidence_required",
+                                           "当前尝试结果未知：请填写供应商确认未收到/已失败的凭证后再重试")
+                attempt.status = AttemptStatus.FAILED
+                attempt.reason = f"manual: {evidence}"[:200]
+                attempt.resolved_at = timezone.now()
+                attempt.save(update_fields=["status", "reason", "resolved_at"])
+            _move(order, OrderStatus.CREATED, "manual_retry", attempt=attempt, actor=actor,
+                  after_attempt=order.attempt_count)
+            _send_submit(order.pk)
+            return "retry"
+        raise ApplicationError("fulfil.unknown_action", "未知操作")

@@ -16,5 +16,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("billing/", include("billing.urls_public")),
+    path("fulfilment/", include("fulfillment.urls_public")),
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
 ]
