@@ -138,3 +138,30 @@ class FulfilmentAttempt(models.Model):
     def __str__(self) -> str:
         return f"attempt {self.order_number} ({self.status})"
 
+
+
+class ReconciliationFlag(models.Model):
+    """A difference between our orders and a supplier's daily statement, for a human to look at."""
+
+    class Kind(models.TextChoices):
+        MISSING = "missing", _("我方成功、对账单无记录")
+        EXTRA = "extra", _("对账单成功、我方未记成功")
+        AMOUNT = "amount_mismatch", _("金额不符")
+
+    day = models.DateField(_("对账日"))
+    supplier = models.ForeignKey("rights_catalog.Supplier", on_delete=models.PROTECT, related_name="+")
+    order_number = models.CharField(_("供应商订单号"), max_length=64)
+    kind = models.CharField(_("差异"), max_length=20, choices=Kind.choices)
+    ours_fen = models.BigIntegerField(null=True, blank=True)
+    theirs_fen = models.BigIntegerField(null=True, blank=True)
+    detail = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-day", "id"]
+        constraints = [models.UniqueConstraint(fields=["day", "supplier", "order_number", "kind"],
+                                               name="recon_flag_once")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.order_number} {self.kind}"

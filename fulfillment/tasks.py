@@ -32,3 +32,12 @@ def bench_noop_task(*, counter: str = "") -> None:
         from platform.redis import get_redis
 
         get_redis().incr(counter)
+
+
+@shared_task(name="fulfillment.reconcile", acks_late=True)
+def reconcile_task(*, day: str = "") -> dict[str, dict[str, int] | None]:
+    from datetime import date
+
+    from fulfillment.reconcile import reconcile_day
+
+    return reconcile_day(day=date.fromisoformat(day) if day else None)

@@ -254,6 +254,12 @@ CELERY_BEAT_SCHEDULE["suppliers-health-check"] = {
 
 # fulfilment: move on orders stuck in any non-terminal state (each active bank, every minute)
 CELERY_BEAT_SCHEDULE["fulfilment-sweep"] = {"task": "fulfillment.sweep", "schedule": 60.0, "options": {"queue": "queries"}}
+# fulfilment: yesterday's supplier statements against our orders (each active bank, daily 03:10)
+CELERY_BEAT_SCHEDULE["fulfilment-reconcile"] = {
+    "task": "fulfillment.reconcile",
+    "schedule": crontab(minute="10", hour="3"),
+    "options": {"queue": "queries"},
+}
 
 # --- security -------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
