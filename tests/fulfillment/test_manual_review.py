@@ -81,3 +81,13 @@ def test_retry_of_an_unknown_attempt_needs_evidence(bank_a: BankUnderTest, staff
         order = FulfilmentOrder.objects.get(pk=order_id)
         assert order.status == OrderStatus.CREATED
         assert order.attempts.get(number=1).status == AttemptStatus.FAILED
+
+
+def test_bank_console_shows_orders_in_review_and_reconciliation_flags(bank_a: BankUnderTest) -> None:
+    from tests.conftest import bank_client
+
+    _in_review(bank_a)
+    page = bank_client(bank_a, login="auditor").get("/console/fulfilment/")
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "人工处理中" in body and "暂无差异" in body
