@@ -296,6 +296,9 @@ def seed() -> list[str]:
                 "query_delay_s": query_delay,
             },
         )
+        if supplier.endpoint != simulator_url():  # the simulator's port may differ between runs
+            supplier.endpoint = simulator_url()
+            supplier.save(update_fields=["endpoint"])
         if created or not supplier.credentials_encrypted:
             secrets = {k: v for k, v in DEFAULT_CREDENTIALS[dialect].items() if k != "merchant_id"}
             supplier_credentials_set(supplier=supplier, credentials=secrets)

@@ -143,3 +143,25 @@ def test_console_exports_the_catalogue(platform_client: Client, phone_category) 
     assert response.status_code == 200
     text = response.content.decode("utf-8-sig")
     assert text.startswith("sku,name,") and "T-EXP-1,导出测试" in text
+
+
+def test_staff_search_filter_and_withdraw_products_in_bulk(platform_client: Client, phone_category) -> None:  # type: ignore[no-untyped-def]
+    staff = User.objects.create_superuser(username="catalog-staff", password="x-Pass-12345")
+    platform_client.force_login(staff)
+    fuel = factories.product(
+        sku="T-FUEL-100", name="中国石化加油卡100元", delivery_type="card_secret", account_format="none"
+    )
+    phone = factories.product(sku="T-PHONE-100", name="中国移动话费100元", category=phone_category)
+
+    found = platform_client.get("/admin/rights_catalog/rightsproduct/", {"q": "加油卡"}).content.decode()
+    filtered = platform_client.get(
+        "/admin/rights_catalog/rightsproduct/", {"delivery_type__exact": "card_secret"}
+    ).content.decode()
+    platform_client.post(
+        "/admin/rights_catalog/rightsproduct/",
+        {"action": "deactivate_selected", "_selected_action": [fuel.pk, phone.pk]},
+    )
+
+    assert "T-FUEL-100" in found and "T-PHONE-100" not in found
+    assert "T-FUEL-100" in filtered and "T-PHONE-100" not in filtered
+    assert not RightsProduct.objects.filter(pk__in=[fuel.pk, phone.pk], active=True).exists()
