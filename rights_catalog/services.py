@@ -9,6 +9,7 @@ import logging
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
@@ -23,6 +24,7 @@ from rights_catalog.models import (
     Supplier,
     SupplierAlert,
     SupplierCall,
+    SupplierOffer,
 )
 from rights_catalog.selectors import supplier_health
 from tenants.models import Bank
@@ -148,6 +150,20 @@ def supplier_health_check(*, supplier: Supplier) -> list[SupplierAlert]:
     """Refresh the balance, then evaluate the alerts (the periodic job and the console action)."""
     supplier_balance_refresh(supplier=supplier)
     return supplier_alerts_evaluate(supplier=supplier)
+
+
+def offer_stock_take(*, offer: SupplierOffer, quantity: int = 1) -> bool:
+    """Take `quantity` card secrets from an offer's stock in one conditional UPDATE; False when not
+    enough is left (unlimited stock, NULL, always succeeds)."""
+    if offer.stock is None:
+        return True
+    taken = SupplierOffer.objects.filter(pk=offer.pk, stock__gte=quantity).update(stock=F("stock") - quantity)
+    return taken == 1
+
+
+def offer_stock_set(*, offer: SupplierOffer, stock: int | None) -> None:
+    """Record the stock the supplier reported (`ProductInfo.stock`; None = unlimited)."""
+    SupplierOffer.objects.filter(pk=offer.pk).update(stock=stock)
 
 
 def bank_price_set(

@@ -46,6 +46,7 @@ DEFAULT_CREDENTIALS: dict[str, dict[str, str]] = {
     "hmacjson": {"merchant_id": "qy-app-20001", "secret": "sim-hmac-secret-4d8e2b6a0c"},
 }
 DIALECTS = ("md5form", "hmacjson")
+LOG_LIMIT = 200_000  # request and callback log entries kept
 
 
 @dataclass
@@ -284,6 +285,8 @@ class SupplierSimulator:
                     **extra,
                 }
             )
+            if len(self.callback_log) > LOG_LIMIT:
+                del self.callback_log[: LOG_LIMIT // 10]
 
     def _send_callback(self, job: dict[str, Any]) -> None:
         with self.lock:
@@ -485,7 +488,9 @@ class SupplierSimulator:
 
     def log_request(self, **entry: Any) -> None:
         with self.lock:
-            self.request_log.append({"seq": len(self.request_log) + 1, "time": time.time(), **entry})
+            self.request_log.append({"seq": next(self._seq), "time": time.time(), **entry})
+            if len(self.request_log) > LOG_LIMIT:  # a long demo must not grow without bound
+                del self.request_log[: LOG_LIMIT // 10]
 
     # --- HTTP -------------------------------------------------------------------------------------
 

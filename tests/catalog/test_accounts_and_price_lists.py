@@ -85,3 +85,16 @@ def test_offers_come_by_priority_from_active_suppliers_with_stock(db: None) -> N
     unlimited = factories.offer(product=product, priority=30, stock=None)
 
     assert product_offers(product=product) == [first, second, unlimited]
+
+
+def test_card_secret_stock_is_taken_atomically_and_never_below_zero(db: None) -> None:
+    from rights_catalog.services import offer_stock_take
+
+    limited = factories.offer(stock=2)
+    unlimited = factories.offer(stock=None)
+
+    assert offer_stock_take(offer=limited, quantity=2)
+    assert not offer_stock_take(offer=limited)
+    limited.refresh_from_db()
+    assert limited.stock == 0
+    assert offer_stock_take(offer=unlimited, quantity=100)
