@@ -151,18 +151,18 @@ def main() -> None:
             started = time.perf_counter()
             order_ids: list[int] = []
             for first in range(0, args.orders, args.burst):
-                with transaction.atomic():
-                    ids = []
-                    for i in range(first, min(args.orders, first + args.burst)):
-                        redemption = Redemption.objects.create(
-                            campaign=campaign, code_id=i + 1, phone_encrypted=sealed, phone_digest=digest,
-                            phone_masked=masked, submission_key=uuid.uuid4().hex, access_token=uuid.uuid4().hex,
-                            units=1, amount_fen=2900)
-                        order = FulfilmentOrder.objects.create(
-                            redemption=redemption, campaign=campaign, product=product, price_fen=2900,
-                            account_encrypted=account, account_masked="139****0000")
-                        OrderEvent.objects.create(order=order, kind="created", to_status=order.status)
-                        ids.append(order.pk)
+                with transaction.atomic():  # one burst of concurrent confirms: rows in bulk
+                    span = range(first, min(args.orders, first + args.burst))
+                    redemptions = Redemption.objects.bulk_create([Redemption(
+                        campaign=campaign, code_id=i + 1, phone_encrypted=sealed, phone_digest=digest,
+                        phone_masked=masked, submission_key=uuid.uuid4().hex, access_token=uuid.uuid4().hex,
+                        units=1, amount_fen=2900) for i in span])
+                    orders = FulfilmentOrder.objects.bulk_create([FulfilmentOrder(
+                        redemption=r, campaign=campaign, product=product, price_fen=2900,
+                        account_encrypted=account, account_masked="139****0000") for r in redemptions])
+                    OrderEvent.objects.bulk_create([OrderEvent(order=o, kind="created", to_status=o.status)
+                                                    for o in orders])
+                    ids = [o.pk for o in orders]
                     transaction.on_commit(lambda ids=ids: orders_start(order_ids=ids))
                 order_ids += ids
             created_s = time.perf_counter() - started

@@ -256,6 +256,7 @@ def attempt_succeeded(*, order: FulfilmentOrder, attempt: FulfilmentAttempt, sta
     _redemption_refresh(order.redemption_id)
     _notify_arrival(order)
     _bill_success(order)
+    _webhook_order(order, "order.succeeded")
 
 
 def attempt_failed(*, order: FulfilmentOrder, attempt: FulfilmentAttempt, code: str, reason: str,
@@ -288,6 +289,7 @@ def order_fail(*, order: FulfilmentOrder, reason: str) -> None:
     order_restore(order=order)
     _redemption_refresh(order.redemption_id)
     _notify_failure(order)
+    _webhook_order(order, "order.failed")
 
 
 def order_manual_review(*, order: FulfilmentOrder, reason: str) -> None:
@@ -471,7 +473,10 @@ def orders_sweep(*, limit: int = 1000) -> dict[str, int]:
     for order_id in waiting.values_list("pk", flat=True)[:limit]:
         order_query_task.apply_async(kwargs={"order_id": order_id}, queue="queries")
         counts["query"] += 1
-    if counts["submit"] or counts["query"]:
+    from fulfillment.webhooks import webhooks_sweep
+
+    counts["webhooks"] = webhooks_sweep()
+    if counts["submit"] or counts["query"] or counts["webhooks"]:
         logger.info("fulfilment sweep in %s: %s", current_schema(), counts)
     return counts
 
@@ -541,6 +546,26 @@ def _notify_failure(order: FulfilmentOrder) -> None:
     _sms(order, kind="failure_notice", dedupe_key=f"order-failure-{order.pk}")
 
 
+def _webhook_order(order: FulfilmentOrder, event: str) -> None:
+    from fulfillment.webhooks import webhook_enqueue
+
+    webhook_enqueue(event=event, key=f"{event}:{order.pk}", data={
+        "order_id": order.pk, "redemption_id": order.redemption_id, "campaign_id": order.campaign_id,
+        "product_sku": order.product.sku, "price_fen": order.price_fen, "status": order.status,
+        "account_masked": order.account_masked, "occurred_at": (order.finished_at or timezone.now()).isoformat()})
+
+
+def webhook_redemptions(*, order_ids: list[int]) -> None:
+    """`redemption.created` for the redemptions of new orders (called by `orders_start`)."""
+    from fulfillment.webhooks import webhook_enqueue
+
+    for redemption in Redemption.objects.filter(orders__pk__in=order_ids).distinct():
+        webhook_enqueue(event="redemption.created", key=f"redemption.created:{redemption.pk}", data={
+            "redemption_id": redemption.pk, "campaign_id": redemption.campaign_id, "units": redemption.units,
+            "amount_fen": redemption.amount_fen, "phone_masked": redemption.phone_masked,
+            "branch_code": redemption.branch_code, "created_at": redemption.created_at.isoformat()})
+
+
 def order_ref(order: FulfilmentOrder) -> str:
     return f"{current_schema()}:{order.pk}"
 
@@ -593,6 +618,7 @@ def manual_review_resolve(*, order_id: int, action: str, actor: str, evidence: s
             _redemption_refresh(order.redemption_id)
             _notify_arrival(order)
             _bill_success(order)
+            _webhook_order(order, "order.succeeded")
             return "succeeded"
         if action == "fail":
             if attempt is not None and attempt.status in OPEN_ATTEMPT:

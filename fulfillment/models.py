@@ -165,3 +165,37 @@ class ReconciliationFlag(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.order_number} {self.kind}"
+
+
+class WebhookEndpoint(models.Model):
+    """Where the bank wants its notifications (one active row per bank), and the signing secret."""
+
+    url = models.URLField(_("通知地址"), max_length=300)
+    secret_encrypted = models.TextField(editable=False)
+    active = models.BooleanField(_("启用"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class WebhookDelivery(models.Model):
+    """One signed notification (redemption / success / failure) and its delivery log."""
+
+    event = models.CharField(max_length=40)
+    event_key = models.CharField(max_length=80, unique=True)
+    payload = models.JSONField()
+    status = models.CharField(max_length=12, default="pending")  # pending | delivered | gave_up
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_result = models.CharField(max_length=120, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="webhook_due",
+                                condition=models.Q(status="pending"))]
+
+    def __str__(self) -> str:
+        return f"{self.event_key} ({self.status})"

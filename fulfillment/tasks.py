@@ -41,3 +41,10 @@ def reconcile_task(*, day: str = "") -> dict[str, dict[str, int] | None]:
     from fulfillment.reconcile import reconcile_day
 
     return reconcile_day(day=date.fromisoformat(day) if day else None)
+
+
+@shared_task(name="fulfillment.webhook_deliver", acks_late=True)
+def webhook_deliver_task(*, delivery_id: int) -> str:
+    from fulfillment.webhooks import webhook_deliver
+
+    return webhook_deliver(delivery_id=delivery_id)
