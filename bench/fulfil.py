@@ -18,6 +18,7 @@ orders, per_s, p50_s, p99_s, baseline_per_s.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import subprocess
@@ -163,7 +164,7 @@ def main() -> None:
                     OrderEvent.objects.bulk_create([OrderEvent(order=o, kind="created", to_status=o.status)
                                                     for o in orders])
                     ids = [o.pk for o in orders]
-                    transaction.on_commit(lambda ids=ids: orders_start(order_ids=ids))
+                    transaction.on_commit(functools.partial(orders_start, order_ids=ids))
                 order_ids += ids
             created_s = time.perf_counter() - started
             done_states = [OrderStatus.SUCCEEDED, OrderStatus.FAILED, OrderStatus.MANUAL_REVIEW]

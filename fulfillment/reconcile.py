@@ -53,12 +53,12 @@ def reconcile_supplier_day(*, supplier: Supplier, day: date) -> dict[str, int] |
                                        ours_fen=attempt.order.product.face_value_fen,
                                        detail=f"statement: {line.state if line else 'no line'}")
     for number, line in lines.items():
-        attempt = ours.get(number) or others.get(number)
-        expected = attempt.order.product.face_value_fen if attempt else None
-        if line.state == OrderState.SUCCEEDED and (attempt is None or attempt.status != AttemptStatus.SUCCEEDED):
+        match = ours.get(number) or others.get(number)
+        expected = match.order.product.face_value_fen if match else None
+        if line.state == OrderState.SUCCEEDED and (match is None or match.status != AttemptStatus.SUCCEEDED):
             counts["extra"] += _flag(day=day, supplier=supplier, order_number=number,
                                      kind=ReconciliationFlag.Kind.EXTRA, theirs_fen=line.amount_fen,
-                                     detail=f"ours: {attempt.status if attempt else 'no attempt'}")
+                                     detail=f"ours: {match.status if match else 'no attempt'}")
         if expected is not None and line.amount_fen != expected:
             counts["amount_mismatch"] += _flag(day=day, supplier=supplier, order_number=number,
                                                kind=ReconciliationFlag.Kind.AMOUNT, ours_fen=expected,
