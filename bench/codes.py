@@ -25,6 +25,7 @@ def main() -> None:
     from django.utils import timezone
     from django_tenants.utils import schema_context
 
+    from campaigns import bulk
     from campaigns.models import Campaign, Code, CodeBatch, GrantSource
     from campaigns.services import code_batch_generate
     from tenants.services import bank_create, template_ensure
@@ -39,7 +40,7 @@ def main() -> None:
             cursor.execute("CREATE TABLE bench_baseline (id bigserial PRIMARY KEY, value text NOT NULL)")
         started = time.perf_counter()
         with transaction.atomic():
-            raw = connection.connection
+            raw = bulk.raw_connection()
             with raw.cursor() as cursor, cursor.copy("COPY bench_baseline (value) FROM STDIN") as copy:
                 for _chunk in range(0, args.codes, 20_000):
                     copy.write("".join(secrets.token_urlsafe(10) + "\n" for _i in range(20_000)).encode())
@@ -56,10 +57,20 @@ def main() -> None:
             cursor.execute("SELECT count(*) - count(DISTINCT digest) FROM campaigns_code")
             duplicates = cursor.fetchone()[0]
 
-    print(f"{stored:,} codes stored in {wall_s:.2f} s ({stored / wall_s:,.0f} codes/s), peak RSS {peak_rss_mb():.0f} MB, "
-          f"duplicates {duplicates}; baseline plain COPY of {args.codes:,} strings {baseline_s:.2f} s")
-    emit({"codes": stored, "wall_s": round(wall_s, 2), "codes_per_s": round(stored / wall_s),
-          "peak_rss_mb": round(peak_rss_mb(), 1), "duplicates": duplicates, "baseline_copy_s": round(baseline_s, 2)})
+    print(
+        f"{stored:,} codes stored in {wall_s:.2f} s ({stored / wall_s:,.0f} codes/s), peak RSS {peak_rss_mb():.0f} MB, "
+        f"duplicates {duplicates}; baseline plain COPY of {args.codes:,} strings {baseline_s:.2f} s"
+    )
+    emit(
+        {
+            "codes": stored,
+            "wall_s": round(wall_s, 2),
+            "codes_per_s": round(stored / wall_s),
+            "peak_rss_mb": round(peak_rss_mb(), 1),
+            "duplicates": duplicates,
+            "baseline_copy_s": round(baseline_s, 2),
+        }
+    )
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def setup_django(database: str) -> None:
     """Point Django at a fresh benchmark database on the server of DATABASE_URL (or the embedded one)."""
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     import dj_database_url
     import psycopg
 
@@ -25,8 +26,12 @@ def setup_django(database: str) -> None:
         embedded.database_url()
     params = dj_database_url.parse(os.environ["DATABASE_URL"])
     admin = psycopg.connect(
-        dbname="postgres", user=params["USER"] or "postgres", password=params["PASSWORD"] or None,
-        host=params["HOST"] or None, port=params["PORT"] or None, autocommit=True,
+        dbname="postgres",
+        user=params["USER"] or "postgres",
+        password=params["PASSWORD"] or None,
+        host=params["HOST"] or None,
+        port=params["PORT"] or None,
+        autocommit=True,
     )
     admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
     admin.execute(f'CREATE DATABASE "{database}"')

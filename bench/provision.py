@@ -41,20 +41,24 @@ def main() -> None:
         elapsed = time.perf_counter() - started
         if i < args.create:
             create.append(elapsed)
-    print(f"created {args.banks} banks; first {args.create}: p50 {percentile(create, 50) * 1000:.1f} ms, "
-          f"p95 {percentile(create, 95) * 1000:.1f} ms; bare CREATE SCHEMA p95 {percentile(baseline, 95) * 1000:.2f} ms")
+    print(
+        f"created {args.banks} banks; first {args.create}: p50 {percentile(create, 50) * 1000:.1f} ms, "
+        f"p95 {percentile(create, 95) * 1000:.1f} ms; bare CREATE SCHEMA p95 {percentile(baseline, 95) * 1000:.2f} ms"
+    )
 
     started = time.perf_counter()
     call_command("migrate_schemas", interactive=False, verbosity=0)
     migrate_noop = time.perf_counter() - started
     print(f"no-op migrate_schemas over {args.banks} banks (+ public and template): {migrate_noop:.1f} s")
 
-    emit({
-        "create_p50_s": round(percentile(create, 50), 4),
-        "create_p95_s": round(percentile(create, 95), 4),
-        "migrate_noop_200_s": round(migrate_noop, 2),
-        "baseline_create_schema_p95_s": round(percentile(baseline, 95), 5),
-    })
+    emit(
+        {
+            "create_p50_s": round(percentile(create, 50), 4),
+            "create_p95_s": round(percentile(create, 95), 4),
+            "migrate_noop_200_s": round(migrate_noop, 2),
+            "baseline_create_schema_p95_s": round(percentile(baseline, 95), 5),
+        }
+    )
 
 
 if __name__ == "__main__":

@@ -65,6 +65,14 @@ class CodeSealer:
         ]
 
 
+def raw_connection() -> Any:
+    """The psycopg connection under Django's, with the bank's search_path already applied (a Django
+    cursor applies it; raw COPY cursors would not)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return connection.connection
+
+
 def code_digest(canonical: str) -> bytes:
     return crypto.digest_bytes(canonical, purpose="code")
 
@@ -96,7 +104,7 @@ def codes_copy(
     """COPY one code per spec into the campaign's codes; returns how many were written."""
     sealer = CodeSealer()
     written = 0
-    raw = connection.connection  # the psycopg connection under Django's, same transaction
+    raw = raw_connection()  # same transaction as the caller's
     sql = f"COPY campaigns_code ({', '.join(CODE_COLUMNS)}) FROM STDIN"
     with raw.cursor() as cursor, cursor.copy(sql, writer=QueuedLibpqWriter(cursor)) as copy:
         for chunk in _chunks(specs):

