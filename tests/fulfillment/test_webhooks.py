@@ -60,3 +60,20 @@ def test_signed_retried_then_delivered_and_resent(bank_a: BankUnderTest, bank_se
     headers, body = bank_server["received"][-1]
     assert headers["X-Quanyi-Signature"] == sign(secret=secret, timestamp=headers["X-Quanyi-Timestamp"], body=body)
     assert json.loads(body)["data"] == {"order_id": 1} and headers["X-Quanyi-Event"] == "order.succeeded"
+
+
+def test_console_sets_the_url_once_shows_the_secret_and_resends(bank_a: BankUnderTest) -> None:
+    from tests.conftest import bank_client
+
+    admin = bank_client(bank_a, login="admin")
+    page = admin.post("/console/webhooks/", {"url": "http://127.0.0.1:18413/hook"})
+    assert page.status_code == 200 and "只显示这一次" in page.content.decode()
+    with schema_context(bank_a.schema):
+        delivery = webhook_enqueue(event="order.failed", key="order.failed:7", data={})
+        assert delivery is not None
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(status="gave_up")
+    assert "只显示这一次" not in admin.get("/console/webhooks/").content.decode()
+    assert bank_client(bank_a, login="auditor").post("/console/webhooks/", {"resend": delivery.pk}).status_code == 403
+    assert admin.post("/console/webhooks/", {"resend": delivery.pk}).status_code == 302
+    with schema_context(bank_a.schema):
+        assert WebhookDelivery.objects.get(pk=delivery.pk).status == "pending"
