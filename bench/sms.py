@@ -53,6 +53,15 @@ def _peak_rss_mb(pid: int) -> float:
     return 0.0
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far: what the workers cost, whatever else runs."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _start_workers(count: int, env: dict[str, str]) -> list[subprocess.Popen[bytes]]:
     workers = []
     for i in range(count):
@@ -121,6 +130,7 @@ def main() -> None:
                 quiet_start_hour=0,
                 quiet_end_hour=0,
             )
+            cpu_before = sum(_cpu_seconds(w.pid) for w in workers)
             started = time.perf_counter()
             batch = sms_batch_create(
                 name="bench launch",
@@ -143,6 +153,7 @@ def main() -> None:
             while (sent := SmsMessage.objects.filter(batch=batch, status=SmsStatus.SENT).count()) < args.messages:
                 time.sleep(0.1)
             elapsed = time.perf_counter() - started
+            worker_cpu = sum(_cpu_seconds(w.pid) for w in workers) - cpu_before
             peaks = [_peak_rss_mb(w.pid) for w in workers]
             other = SmsMessage.objects.filter(batch=batch).exclude(status=SmsStatus.SENT).count()
     finally:
@@ -159,6 +170,11 @@ def main() -> None:
         f"{args.messages} messages expanded, sent and recorded in {elapsed:.1f} s = {per_s:.0f} messages/s "
         f"with {args.workers} solo workers; rows sent {sent}, not sent {other}; "
         f"peak worker RSS {', '.join(f'{p:.0f}' for p in peaks)} MB"
+    )
+    print(
+        f"worker CPU {worker_cpu:.0f} s = {1e6 * worker_cpu / args.messages:.0f} µs per message "
+        f"({args.messages / max(worker_cpu, 1e-9):.0f} messages per worker-CPU-second; PostgreSQL not included); "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
     )
     figures: dict[str, Any] = {
         "messages": args.messages,

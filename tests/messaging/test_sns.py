@@ -62,25 +62,37 @@ class SilentServer:
 
     def __init__(self, port: int) -> None:
         self.requests = 0
+        self.stopped = False
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", port))
         self.sock.listen(16)
+        # a blocked accept() would keep the port bound after close(): poll instead
+        self.sock.settimeout(0.2)
         self.held: list[socket.socket] = []
-        threading.Thread(target=self._serve, daemon=True).start()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
 
     def _serve(self) -> None:
-        while True:
+        while not self.stopped:
             try:
                 conn, _addr = self.sock.accept()
+            except TimeoutError:
+                continue
             except OSError:
                 return
-            data = conn.recv(65536)
-            if b"Action=Publish" in data or data.startswith(b"POST"):
+            conn.settimeout(2)
+            try:
+                data = conn.recv(65536)
+            except OSError:
+                data = b""
+            if data.startswith(b"POST"):
                 self.requests += 1
             self.held.append(conn)
 
     def close(self) -> None:
+        self.stopped = True
+        self.thread.join(timeout=5)
         self.sock.close()
         for conn in self.held:
             conn.close()
