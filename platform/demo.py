@@ -46,6 +46,7 @@ DEMO_BANKS = [
 # each returns lines to print under the URLs
 DEMO_SEEDERS: list[str] = [
     "rights_catalog.demo.seed_bank_prices",
+    "campaigns.demo.seed",
     "billing.demo.seed_bank",
     "messaging.demo.demo_seed",
 ]

@@ -41,7 +41,7 @@ class Command(BaseCommand):
             if fake_stripe is not None:
                 os.killpg(fake_stripe.pid, signal.SIGTERM)
                 fake_stripe.wait(timeout=15)
-            self.stdout.write("demo data ready")
+            self.stdout.write("\n".join(["demo data ready", *seeded.get("extra_lines", [])]))
             return
         port = options["port"]
         env = {**os.environ, "PYTHONPATH": str(ROOT), "DJANGO_SETTINGS_MODULE": "platform.settings"}
