@@ -43,7 +43,9 @@ def seed(bank: Bank) -> list[str]:
             "per_cardholder_limit": 1,
             "sms_text": "尊敬的客户，您的首刷礼${right_name}兑换码${code}，点击 ${link} 领取，${expiry}前有效。",
             "arrival_text": "话费已充值，请留意运营商短信。",
-            "rules_text": "1. 活动期间新户首笔消费满 188 元可获赠话费一份。\n2. 每位持卡人限领一次。\n3. 兑换码 30 天内有效。",
+            "rules_text": (
+                "1. 活动期间新户首笔消费满 188 元可获赠话费一份。\n2. 每位持卡人限领一次。\n3. 兑换码 30 天内有效。"
+            ),
         },
     )
     campaign_set_items(campaign=first_swipe, bank=bank, product_ids=[topups[0].product_id], actor=admin)
