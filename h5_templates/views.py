@@ -265,14 +265,10 @@ def progress(request: BankRequest, token: str) -> HttpResponse:
 @require_POST
 def not_received(request: BankRequest, token: str) -> HttpResponse:
     redemption = get_object_or_404(Redemption, access_token=token)
-    try:
-        from fulfillment.engine import order_check_now  # type: ignore[attr-defined]
-    except ImportError:
-        order_check_now = None
-    if order_check_now is not None:
-        for order in redemption.orders.exclude(status="failed"):
-            order_check_now(order_id=order.pk)
-    request.session["h5_checked"] = token
+    from fulfillment.engine import order_check_now
+
+    for order in redemption.orders.exclude(status__in=["failed", "succeeded"]):
+        order_check_now(order_id=order.pk)
     return HttpResponseRedirect(f"/p/{token}/?checked=1")
 
 
