@@ -111,7 +111,9 @@ def _move(order: FulfilmentOrder, to: str, kind: str, *, attempt: FulfilmentAtte
 
 
 def _lock(order_id: int) -> FulfilmentOrder | None:
-    return FulfilmentOrder.objects.select_for_update().filter(pk=order_id).first()
+    """The order under its row lock (only its own row: never the campaign's, which all orders share)."""
+    return (FulfilmentOrder.objects.select_for_update(of=("self",))
+            .select_related("product", "campaign", "redemption").filter(pk=order_id).first())
 
 
 def _current_attempt(order: FulfilmentOrder) -> FulfilmentAttempt | None:
@@ -172,13 +174,15 @@ def _stale_submission_s(attempt: FulfilmentAttempt) -> float:
 
 def order_attempt_open(*, order: FulfilmentOrder) -> FulfilmentAttempt | None:
     """created → submitting: a new attempt at the best offer not tried yet; none left → failed."""
-    # a manual retry starts the offers afresh: suppliers tried before it may be tried again
-    floor = (OrderEvent.objects.filter(order=order, kind="manual_retry").order_by("-id")
-             .values_list("data__after_attempt", flat=True).first()) or 0
-    tried = set(order.attempts.filter(number__gt=floor)  # type: ignore[attr-defined]
-                .values_list("supplier_id", flat=True))
-    if order.attempts.filter(status__in=OPEN_ATTEMPT).exists():  # type: ignore[attr-defined]
-        raise ApplicationError("fulfil.attempt_open", "an attempt is still open")  # never two at once
+    tried: set[int] = set()
+    if order.attempt_count:
+        if order.attempts.filter(status__in=OPEN_ATTEMPT).exists():  # type: ignore[attr-defined]
+            raise ApplicationError("fulfil.attempt_open", "an attempt is still open")  # never two at once
+        # a manual retry starts the offers afresh: suppliers tried before it may be tried again
+        floor = (OrderEvent.objects.filter(order=order, kind="manual_retry").order_by("-id")
+                 .values_list("data__after_attempt", flat=True).first()) or 0
+        tried = set(order.attempts.filter(number__gt=floor)  # type: ignore[attr-defined]
+                    .values_list("supplier_id", flat=True))
     offer = next((o for o in product_offers(product=order.product) if o.supplier_id not in tried), None)
     if offer is None:
         order_fail(order=order, reason="no_offer_left")
