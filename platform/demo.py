@@ -49,6 +49,7 @@ DEMO_SEEDERS: list[str] = [
     "campaigns.demo.seed",
     "billing.demo.seed_bank",
     "messaging.demo.demo_seed",
+    "fulfillment.demo.demo_seed",
 ]
 # dotted paths of functions `seed() -> list[str]` run in the public schema first
 PUBLIC_DEMO_SEEDERS: list[str] = ["rights_catalog.demo.seed", "billing.demo.seed_plans"]
