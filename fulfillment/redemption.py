@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -90,7 +91,7 @@ def redemption_check(*, code_text: str, phone_text: str, ip: str, code_id: int |
 def campaign_status_check(campaign: Campaign) -> None:
     if campaign.status == CampaignStatus.LIVE:
         return
-    messages = {
+    messages: dict[str, str] = {
         CampaignStatus.SCHEDULED: _("活动尚未开始"),
         CampaignStatus.PAUSED: _("活动暂停中，请稍后再试"),
         CampaignStatus.ENDED: _("活动已结束"),
@@ -161,7 +162,7 @@ def redemption_confirm(
     return redemption
 
 
-def _one(sql: str, params: list[object]) -> tuple[object, ...] | None:
+def _one(sql: str, params: list[Any]) -> tuple[Any, ...] | None:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone()  # type: ignore[no-any-return]
@@ -186,7 +187,7 @@ def _consume_and_create(
     )
     if code_row is None:
         raise ApplicationError("redeem.used", _("该兑换码已使用，可在“我的权益”中查看进度"), status=409)
-    campaign_id, grant_id = int(code_row[0]), code_row[1]  # type: ignore[call-overload]
+    campaign_id, grant_id = int(code_row[0]), code_row[1]
     campaign = Campaign.objects.get(pk=campaign_id)
     campaign_status_check(campaign)
     priced = choices_check(campaign=campaign, choices=choices)
@@ -292,53 +293,3 @@ def _mask_account(account: str) -> str:
     if len(account) == 11 and account.isdigit():
         return phone_mask(account)
     return account[:2] + "****" + account[-2:] if len(account) > 6 else "****"
-
-
-def redemption_restore(*, redemption_id: int, order_id: int) -> bool:
-    """Give back what one failed order consumed, as its campaign says: the code use, the branch quota,
-    the cardholder's limits, the daily cap and the budget. Idempotent: a second call changes nothing."""
-    with transaction.atomic():
-        order = (
-            FulfilmentOrder.objects.select_for_update()
-            .select_related("redemption", "campaign")
-            .get(pk=order_id, redemption_id=redemption_id)
-        )
-        if OrderEvent.objects.filter(order=order, kind="restored").exists():
-            return False
-        redemption, campaign = order.redemption, order.campaign
-        if campaign.restore_on_failure:
-            _one(
-                "UPDATE campaigns_code SET redemptions_left = redemptions_left + 1, status = 'active', "
-                "redeemed_at = NULL WHERE id = %s AND status IN ('active', 'redeemed')",
-                [redemption.code_id],
-            )
-            if redemption.branch_code:
-                _one(
-                    "UPDATE campaigns_branchquota SET used = used - 1 WHERE campaign_id = %s AND branch_code = %s "
-                    "AND used > 0 RETURNING id",
-                    [campaign.pk, redemption.branch_code],
-                )
-            _one(
-                "UPDATE campaigns_cardholderusage SET used = used - 1 WHERE campaign_id = %s AND phone_digest = %s "
-                "AND used > 0 AND period_key IN ('all', %s) RETURNING id",
-                [campaign.pk, redemption.phone_digest, period_key(campaign.limit_period, redemption.created_at)],
-            )
-            _one(
-                "UPDATE campaigns_dailyusage SET used = used - 1 WHERE campaign_id = %s AND day = %s AND used > 0 "
-                "RETURNING id",
-                [campaign.pk, timezone.localtime(redemption.created_at).date()],
-            )
-        # money and count spent on a right that never arrived always go back to the budget
-        _one(
-            "UPDATE campaigns_campaign SET spent_count = spent_count - 1, spent_fen = spent_fen - %s "
-            "WHERE id = %s AND spent_count >= 1 AND spent_fen >= %s RETURNING id",
-            [order.price_fen, campaign.pk, order.price_fen],
-        )
-        OrderEvent.objects.create(
-            order=order,
-            kind="restored",
-            from_status=order.status,
-            to_status=order.status,
-            data={"code_restored": campaign.restore_on_failure},
-        )
-    return True

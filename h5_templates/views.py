@@ -18,11 +18,14 @@ from campaigns.models import Campaign, CampaignStatus, Code
 from campaigns.phones import phone_digest, phone_normalize
 from fulfillment.models import Redemption
 from fulfillment.redemption import Choice, redemption_check, redemption_confirm
+from platform import ratelimit
 from platform.crypto import decrypt, encrypt
 from platform.errors import ApplicationError
 from platform.tenancy import BankRequest, current_schema
 
 SESSION_KEY = "h5_redeem"
+# "not received?" asks the supplier at most once a minute per redemption
+NOT_RECEIVED_PER_REDEMPTION = ratelimit.Limit("h5-not-received", max_count=1, window_s=60)
 
 
 def _seal(phone: str) -> str:
@@ -57,7 +60,8 @@ def link(request: BankRequest, token: str) -> HttpResponse:
         payload = signed_token_read(token=token)
     except ApplicationError as error:
         return render(request, "h5/landing.html", {"campaigns": _live_campaigns(), "error": error.message}, status=400)
-    code = Code.objects.filter(pk=payload.get("k")).select_related("campaign").first()
+    code_id = payload.get("k")
+    code = Code.objects.filter(pk=code_id).select_related("campaign").first() if isinstance(code_id, int) else None
     if code is None:
         return render(request, "h5/landing.html", {"campaigns": _live_campaigns(), "error": _("链接无效")}, status=400)
     _save(request, {"link_code_id": code.pk})
@@ -267,6 +271,8 @@ def not_received(request: BankRequest, token: str) -> HttpResponse:
     redemption = get_object_or_404(Redemption, access_token=token)
     from fulfillment.engine import order_check_now
 
+    if not ratelimit.hit(NOT_RECEIVED_PER_REDEMPTION, token):
+        return HttpResponseRedirect(f"/p/{token}/?checked=1")  # asked a moment ago: the answer is on its way
     for order in redemption.orders.exclude(status__in=["failed", "succeeded"]):
         order_check_now(order_id=order.pk)
     return HttpResponseRedirect(f"/p/{token}/?checked=1")
