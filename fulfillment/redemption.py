@@ -195,18 +195,16 @@ def _consume_and_create(
     branch = ""
     if grant_id is not None:
         branch = str(_one("SELECT branch_code FROM campaigns_grant WHERE id = %s", [grant_id])[0])  # type: ignore[index]
-    if branch and _one(
+    has_quota = bool(branch) and _one(
         "SELECT 1 FROM campaigns_branchquota WHERE campaign_id = %s AND branch_code = %s", [campaign_id, branch]
-    ):
-        if (
-            _one(
-                "UPDATE campaigns_branchquota SET used = used + %s WHERE campaign_id = %s AND branch_code = %s "
-                "AND used + %s <= quota RETURNING id",
-                [units, campaign_id, branch, units],
-            )
-            is None
-        ):
-            raise ApplicationError("redeem.branch_quota", _("本网点名额已领完"), status=409)
+    )
+    quota_taken = not has_quota or _one(
+        "UPDATE campaigns_branchquota SET used = used + %s WHERE campaign_id = %s AND branch_code = %s "
+        "AND used + %s <= quota RETURNING id",
+        [units, campaign_id, branch, units],
+    )
+    if not quota_taken:
+        raise ApplicationError("redeem.branch_quota", _("本网点名额已领完"), status=409)
     limits = []
     if campaign.per_cardholder_limit:
         limits.append(("all", campaign.per_cardholder_limit))
