@@ -231,7 +231,7 @@ def main() -> None:
 
         # phase 2: prepare sessions, then only confirms
         prepared: list[list[tuple[Client, str]]] = [[] for _i in range(args.clients)]
-        target = int(args.seconds * 900 / args.clients) + 10
+        target = int(args.seconds * 500 / args.clients) + 10
 
         def prepare(index: int) -> None:
             deadline = time.monotonic() + 300
