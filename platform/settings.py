@@ -112,7 +112,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    "platform.i18n.ChosenLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -260,7 +260,11 @@ CELERY_BEAT_SCHEDULE["suppliers-health-check"] = {
 }
 
 # fulfilment: move on orders stuck in any non-terminal state (each active bank, every minute)
-CELERY_BEAT_SCHEDULE["fulfilment-sweep"] = {"task": "fulfillment.sweep", "schedule": 60.0, "options": {"queue": "queries"}}
+CELERY_BEAT_SCHEDULE["fulfilment-sweep"] = {
+    "task": "fulfillment.sweep",
+    "schedule": 60.0,
+    "options": {"queue": "queries"},
+}
 # fulfilment: yesterday's supplier statements against our orders (each active bank, daily 03:10)
 CELERY_BEAT_SCHEDULE["fulfilment-reconcile"] = {
     "task": "fulfillment.reconcile",

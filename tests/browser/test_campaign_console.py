@@ -37,7 +37,7 @@ def test_admin_creates_validates_and_launches_and_operator_cannot_launch(committ
     start = (timezone.localtime() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
     end = (timezone.localtime() + timedelta(days=20)).strftime("%Y-%m-%dT%H:%M")
     with live_server(port=PORT), chromium() as browser:
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN")
         _login(page, base, "admin")
         page.get_by_role("link", name="活动").first.click()
         page.get_by_role("link", name="新建活动").click()
@@ -66,7 +66,7 @@ def test_admin_creates_validates_and_launches_and_operator_cannot_launch(committ
             assert campaign.status == CampaignStatus.LIVE and campaign.budget_fen == 500_000
             campaign_id = campaign.pk
 
-        operator = browser.new_page()
+        operator = browser.new_page(locale="zh-CN")
         _login(operator, base, "operator")
         operator.goto(f"{base}/console/campaigns/new/")
         operator.get_by_label("活动名称").fill(name + " 草稿")
