@@ -46,10 +46,22 @@ def _start_workers(count: int, threads: int, env: dict[str, str]) -> list[subpro
 
 
 def _start_simulator(latency_ms: int, processing_ms: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    knobs = {"latency_ms_min": latency_ms, "latency_ms_max": latency_ms, "processing_ms_min": processing_ms,
-             "processing_ms_max": processing_ms, "query_min_delay_s": 0}
-    command = [sys.executable, "manage.py", "run_supplier_simulator", "--port", str(SIMULATOR_PORT),
-               "--balance-fen", str(10**12)]
+    knobs = {
+        "latency_ms_min": latency_ms,
+        "latency_ms_max": latency_ms,
+        "processing_ms_min": processing_ms,
+        "processing_ms_max": processing_ms,
+        "query_min_delay_s": 0,
+    }
+    command = [
+        sys.executable,
+        "manage.py",
+        "run_supplier_simulator",
+        "--port",
+        str(SIMULATOR_PORT),
+        "--balance-fen",
+        str(10**12),
+    ]
     for name, value in knobs.items():
         command += ["--knob", f"{name}={json.dumps(value)}"]
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
@@ -102,33 +114,61 @@ def main() -> None:
     call_command("migrate_schemas", shared=True, interactive=False, verbosity=0)
     template_ensure()
     bank = Bank.objects.filter(slug="fulfilbench").first() or bank_create(
-        slug="fulfilbench", name="压测银行", admin=NewBankAdmin(username="admin", password="Bench-pass-12345"))
+        slug="fulfilbench", name="压测银行", admin=NewBankAdmin(username="admin", password="Bench-pass-12345")
+    )
     category, _ = Category.objects.get_or_create(code="bench-topup", defaults={"name": "话费"})
     product = RightsProduct.objects.create(
-        sku=f"BENCH-{uuid.uuid4().hex[:6]}", name="话费30元", category=category, face_value_fen=3000,
-        list_price_fen=3000, delivery_type="direct", account_format="mobile")
+        sku=f"BENCH-{uuid.uuid4().hex[:6]}",
+        name="话费30元",
+        category=category,
+        face_value_fen=3000,
+        list_price_fen=3000,
+        delivery_type="direct",
+        account_format="mobile",
+    )
     BankPrice.objects.create(bank=bank, product=product, price_fen=2900)
     creds = dict(DEFAULT_CREDENTIALS["md5form"])
     supplier = Supplier.objects.create(
-        code=f"bench-{uuid.uuid4().hex[:6]}", name="压测供应商", dialect="md5form",
-        endpoint=f"http://127.0.0.1:{SIMULATOR_PORT}", merchant_id=creds.pop("merchant_id"), read_timeout_s=5.0)
+        code=f"bench-{uuid.uuid4().hex[:6]}",
+        name="压测供应商",
+        dialect="md5form",
+        endpoint=f"http://127.0.0.1:{SIMULATOR_PORT}",
+        merchant_id=creds.pop("merchant_id"),
+        read_timeout_s=5.0,
+    )
     supplier_credentials_set(supplier=supplier, credentials=creds)
     SupplierOffer.objects.create(product=product, supplier=supplier, supplier_sku="MOBILE-CM-30", cost_fen=2850)
     with schema_context(bank.schema_name):
         admin = User.objects.get(username="admin")
         now = timezone.now()
-        campaign = campaign_create(actor=admin, data={
-            "name": "压测活动", "starts_at": now - timedelta(hours=1), "ends_at": now + timedelta(days=30),
-            "budget_fen": 2900 * args.orders * 2, "budget_count": args.orders * 2, "valid_days": 30,
-            "eligibility": "both", "sms_text": "您的兑换码 ${code}，点击 ${link} 领取", "requires_otp": False,
-            "arrival_text": "请到手机营业厅查询。"})
+        campaign = campaign_create(
+            actor=admin,
+            data={
+                "name": "压测活动",
+                "starts_at": now - timedelta(hours=1),
+                "ends_at": now + timedelta(days=30),
+                "budget_fen": 2900 * args.orders * 2,
+                "budget_count": args.orders * 2,
+                "valid_days": 30,
+                "eligibility": "both",
+                "sms_text": "您的兑换码 ${code}，点击 ${link} 领取",
+                "requires_otp": False,
+                "arrival_text": "请到手机营业厅查询。",
+            },
+        )
         campaign_set_items(campaign=campaign, bank=bank, product_ids=[product.pk], actor=admin)
         campaign = campaign_transition(campaign=campaign, bank=bank, action="launch", actor=admin)
 
     redis = get_redis()
     redis.flushdb()
-    env = dict(os.environ, PYTHONPATH=str(ROOT), DJANGO_SETTINGS_MODULE="platform.settings",
-               FULFIL_CALLBACK_BASE_URL="none", FULFIL_QUERY_FIRST_S="0.2", FULFIL_QUERY_MIN_INTERVAL_S="0.2")
+    env = dict(
+        os.environ,
+        PYTHONPATH=str(ROOT),
+        DJANGO_SETTINGS_MODULE="platform.settings",
+        FULFIL_CALLBACK_BASE_URL="none",
+        FULFIL_QUERY_FIRST_S="0.2",
+        FULFIL_QUERY_MIN_INTERVAL_S="0.2",
+    )
     simulator = _start_simulator(args.latency_ms, args.processing_ms, env)
     workers = _start_workers(args.workers, args.threads, env)
     try:
@@ -141,8 +181,10 @@ def main() -> None:
                 time.sleep(0.02)
             baseline_s = time.perf_counter() - started
         baseline_per_s = baseline_n / baseline_s
-        print(f"baseline: {baseline_n} no-op tasks enqueued and drained in {baseline_s:.2f} s = "
-              f"{baseline_per_s:.0f}/s ({args.workers} workers × {args.threads} threads)")
+        print(
+            f"baseline: {baseline_n} no-op tasks enqueued and drained in {baseline_s:.2f} s = "
+            f"{baseline_per_s:.0f}/s ({args.workers} workers × {args.threads} threads)"
+        )
 
         phone = "13812345678"
         sealed, digest, masked = None, phone_digest(phone), phone_mask(phone)
@@ -154,15 +196,38 @@ def main() -> None:
             for first in range(0, args.orders, args.burst):
                 with transaction.atomic():  # one burst of concurrent confirms: rows in bulk
                     span = range(first, min(args.orders, first + args.burst))
-                    redemptions = Redemption.objects.bulk_create([Redemption(
-                        campaign=campaign, code_id=i + 1, phone_encrypted=sealed, phone_digest=digest,
-                        phone_masked=masked, submission_key=uuid.uuid4().hex, access_token=uuid.uuid4().hex,
-                        units=1, amount_fen=2900) for i in span])
-                    orders = FulfilmentOrder.objects.bulk_create([FulfilmentOrder(
-                        redemption=r, campaign=campaign, product=product, price_fen=2900,
-                        account_encrypted=account, account_masked="139****0000") for r in redemptions])
-                    OrderEvent.objects.bulk_create([OrderEvent(order=o, kind="created", to_status=o.status)
-                                                    for o in orders])
+                    redemptions = Redemption.objects.bulk_create(
+                        [
+                            Redemption(
+                                campaign=campaign,
+                                code_id=i + 1,
+                                phone_encrypted=sealed,
+                                phone_digest=digest,
+                                phone_masked=masked,
+                                submission_key=uuid.uuid4().hex,
+                                access_token=uuid.uuid4().hex,
+                                units=1,
+                                amount_fen=2900,
+                            )
+                            for i in span
+                        ]
+                    )
+                    orders = FulfilmentOrder.objects.bulk_create(
+                        [
+                            FulfilmentOrder(
+                                redemption=r,
+                                campaign=campaign,
+                                product=product,
+                                price_fen=2900,
+                                account_encrypted=account,
+                                account_masked="139****0000",
+                            )
+                            for r in redemptions
+                        ]
+                    )
+                    OrderEvent.objects.bulk_create(
+                        [OrderEvent(order=o, kind="created", to_status=o.status) for o in orders]
+                    )
                     ids = [o.pk for o in orders]
                     transaction.on_commit(functools.partial(orders_start, order_ids=ids))
                 order_ids += ids
@@ -193,11 +258,20 @@ def main() -> None:
     latencies = [(f - c).total_seconds() for status, c, f in rows if status == OrderStatus.SUCCEEDED and f]
     per_s = args.orders / elapsed
     p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
-    print(f"{args.orders} orders redeemed (all committed after {created_s:.1f} s) and fulfilled in {elapsed:.1f} s "
-          f"= {per_s:.0f} orders/s; succeeded {succeeded}; redemption→success p50 {p50:.3f} s, p99 {p99:.3f} s; "
-          f"supplier latency {args.latency_ms} ms; ratio to the bare Celery baseline {per_s / baseline_per_s:.2f}")
-    emit({"orders": args.orders, "per_s": round(per_s, 1), "p50_s": round(p50, 3), "p99_s": round(p99, 3),
-          "baseline_per_s": round(baseline_per_s, 1)})
+    print(
+        f"{args.orders} orders redeemed (all committed after {created_s:.1f} s) and fulfilled in {elapsed:.1f} s "
+        f"= {per_s:.0f} orders/s; succeeded {succeeded}; redemption→success p50 {p50:.3f} s, p99 {p99:.3f} s; "
+        f"supplier latency {args.latency_ms} ms; ratio to the bare Celery baseline {per_s / baseline_per_s:.2f}"
+    )
+    emit(
+        {
+            "orders": args.orders,
+            "per_s": round(per_s, 1),
+            "p50_s": round(p50, 3),
+            "p99_s": round(p99, 3),
+            "baseline_per_s": round(baseline_per_s, 1),
+        }
+    )
 
 
 if __name__ == "__main__":

@@ -39,10 +39,17 @@ def main() -> None:
     del phones
     with schema_context(bank.schema_name):
         now = timezone.now()
-        campaign = Campaign.objects.create(name="白名单压测", starts_at=now, ends_at=now + timedelta(days=30),
-                                           budget_count=args.rows, budget_fen=args.rows * 3000, status="draft")
-        job = whitelist_import_create(campaign=campaign, file_name="whitelist.csv", content=ContentFile(content),
-                                      actor=None)
+        campaign = Campaign.objects.create(
+            name="白名单压测",
+            starts_at=now,
+            ends_at=now + timedelta(days=30),
+            budget_count=args.rows,
+            budget_fen=args.rows * 3000,
+            status="draft",
+        )
+        job = whitelist_import_create(
+            campaign=campaign, file_name="whitelist.csv", content=ContentFile(content), actor=None
+        )
         del content
         samples: list[str] = []
         done = threading.Event()
@@ -64,10 +71,21 @@ def main() -> None:
         done.set()
         grants, codes = Grant.objects.filter(campaign=campaign).count(), Code.objects.filter(campaign=campaign).count()
     print(f"progress seen: {'; '.join(samples) or '(finished before the first sample)'}")
-    print(f"{args.rows:,} rows → status {job.status}, {grants:,} grants and {codes:,} codes in {wall:.1f} s "
-          f"({args.rows / wall:,.0f} rows/s), peak RSS {peak_rss_mb():.0f} MB")
-    emit({"rows": args.rows, "status": job.status, "grants": grants, "codes": codes, "wall_s": round(wall, 1),
-          "rows_per_s": round(args.rows / wall), "peak_rss_mb": round(peak_rss_mb(), 1)})
+    print(
+        f"{args.rows:,} rows → status {job.status}, {grants:,} grants and {codes:,} codes in {wall:.1f} s "
+        f"({args.rows / wall:,.0f} rows/s), peak RSS {peak_rss_mb():.0f} MB"
+    )
+    emit(
+        {
+            "rows": args.rows,
+            "status": job.status,
+            "grants": grants,
+            "codes": codes,
+            "wall_s": round(wall, 1),
+            "rows_per_s": round(args.rows / wall),
+            "peak_rss_mb": round(peak_rss_mb(), 1),
+        }
+    )
 
 
 if __name__ == "__main__":

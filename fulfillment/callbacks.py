@@ -36,15 +36,23 @@ def callback_receive(request: HttpRequest, dialect: str, supplier_code: str) -> 
         logger.warning("callback from %s for %s rejected: %s", remote_ip, supplier.code, error.code)
         return HttpResponse(error.code, status=403, content_type="text/plain")
     status = event.status
-    attempt = (FulfilmentAttempt.objects.select_related("order", "order__product")
-               .filter(order_number=status.order_number, supplier=supplier).first())
+    attempt = (
+        FulfilmentAttempt.objects.select_related("order", "order__product")
+        .filter(order_number=status.order_number, supplier=supplier)
+        .first()
+    )
     if attempt is None:
         return HttpResponse("unknown order", status=404, content_type="text/plain")
     expected = attempt.order.product.face_value_fen
     if status.amount_fen is not None and status.amount_fen != expected:
-        OrderEvent.objects.create(order=attempt.order, attempt=attempt, kind="callback_amount_mismatch",
-                                  from_status=attempt.order.status, to_status=attempt.order.status,
-                                  data={"expected_fen": expected, "got_fen": status.amount_fen})
+        OrderEvent.objects.create(
+            order=attempt.order,
+            attempt=attempt,
+            kind="callback_amount_mismatch",
+            from_status=attempt.order.status,
+            to_status=attempt.order.status,
+            data={"expected_fen": expected, "got_fen": status.amount_fen},
+        )
         return HttpResponse("amount mismatch", status=400, content_type="text/plain")
     engine.callback_apply(attempt_id=attempt.pk, status=status)
     return HttpResponse(event.ack_body, content_type=event.ack_content_type)

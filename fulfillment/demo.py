@@ -8,5 +8,7 @@ from tenants.services import bank_host
 
 def demo_seed(bank: Bank) -> list[str]:
     host = bank_host(bank.slug)
-    return [f"  {bank.name}         发放     http://{host}:8000/console/fulfilment/   事件通知 /console/webhooks/"
-            "（订单由 H5 兑换产生，经供应商模拟器发放；人工处理队列在平台 /fulfilment/review/）"]
+    return [
+        f"  {bank.name}         发放     http://{host}:8000/console/fulfilment/   事件通知 /console/webhooks/"
+        "（订单由 H5 兑换产生，经供应商模拟器发放；人工处理队列在平台 /fulfilment/review/）"
+    ]

@@ -92,28 +92,34 @@ def _bank() -> Any:
     return Bank.objects.get(schema_name=current_schema())
 
 
-def _event(order: FulfilmentOrder, kind: str, *, from_status: str, attempt: FulfilmentAttempt | None = None,
-           **data: Any) -> None:
-    OrderEvent.objects.create(order=order, attempt=attempt, kind=kind, from_status=from_status,
-                              to_status=order.status, data=data)
+def _event(
+    order: FulfilmentOrder, kind: str, *, from_status: str, attempt: FulfilmentAttempt | None = None, **data: Any
+) -> None:
+    OrderEvent.objects.create(
+        order=order, attempt=attempt, kind=kind, from_status=from_status, to_status=order.status, data=data
+    )
 
 
-def _move(order: FulfilmentOrder, to: str, kind: str, *, attempt: FulfilmentAttempt | None = None,
-          **data: Any) -> None:
+def _move(order: FulfilmentOrder, to: str, kind: str, *, attempt: FulfilmentAttempt | None = None, **data: Any) -> None:
     """Change the order's status and write its event row (caller holds the row lock)."""
     before = order.status
     order.status = to
     if to in TERMINAL:
         order.finished_at = timezone.now()
-    order.save(update_fields=["status", "finished_at", "next_check_at", "attempt_count", "card_secret_encrypted",
-                              "updated_at"])
+    order.save(
+        update_fields=["status", "finished_at", "next_check_at", "attempt_count", "card_secret_encrypted", "updated_at"]
+    )
     _event(order, kind, from_status=before, attempt=attempt, **data)
 
 
 def _lock(order_id: int) -> FulfilmentOrder | None:
     """The order under its row lock (only its own row: never the campaign's, which all orders share)."""
-    return (FulfilmentOrder.objects.select_for_update(of=("self",))
-            .select_related("product", "campaign", "redemption").filter(pk=order_id).first())
+    return (
+        FulfilmentOrder.objects.select_for_update(of=("self",))
+        .select_related("product", "campaign", "redemption")
+        .filter(pk=order_id)
+        .first()
+    )
 
 
 def _current_attempt(order: FulfilmentOrder) -> FulfilmentAttempt | None:
@@ -179,22 +185,40 @@ def order_attempt_open(*, order: FulfilmentOrder) -> FulfilmentAttempt | None:
         if order.attempts.filter(status__in=OPEN_ATTEMPT).exists():  # type: ignore[attr-defined]
             raise ApplicationError("fulfil.attempt_open", "an attempt is still open")  # never two at once
         # a manual retry starts the offers afresh: suppliers tried before it may be tried again
-        floor = (OrderEvent.objects.filter(order=order, kind="manual_retry").order_by("-id")
-                 .values_list("data__after_attempt", flat=True).first()) or 0
-        tried = set(order.attempts.filter(number__gt=floor)  # type: ignore[attr-defined]
-                    .values_list("supplier_id", flat=True))
+        floor = (
+            OrderEvent.objects.filter(order=order, kind="manual_retry")
+            .order_by("-id")
+            .values_list("data__after_attempt", flat=True)
+            .first()
+        ) or 0
+        tried = set(
+            order.attempts.filter(number__gt=floor).values_list("supplier_id", flat=True)  # type: ignore[attr-defined]
+        )
     offer = next((o for o in product_offers(product=order.product) if o.supplier_id not in tried), None)
     if offer is None:
         order_fail(order=order, reason="no_offer_left")
         return None
     number = order.attempt_count + 1
     attempt = FulfilmentAttempt.objects.create(
-        order=order, number=number, order_number=_order_number(order, number), supplier=offer.supplier,
-        offer=offer, supplier_sku=offer.supplier_sku, cost_fen=offer.cost_fen, status=AttemptStatus.SUBMITTING)
+        order=order,
+        number=number,
+        order_number=_order_number(order, number),
+        supplier=offer.supplier,
+        offer=offer,
+        supplier_sku=offer.supplier_sku,
+        cost_fen=offer.cost_fen,
+        status=AttemptStatus.SUBMITTING,
+    )
     order.attempt_count = number
     order.next_check_at = None
-    _move(order, OrderStatus.SUBMITTING, "attempt_opened", attempt=attempt, supplier=offer.supplier.code,
-          order_number=attempt.order_number)
+    _move(
+        order,
+        OrderStatus.SUBMITTING,
+        "attempt_opened",
+        attempt=attempt,
+        supplier=offer.supplier.code,
+        order_number=attempt.order_number,
+    )
     return attempt
 
 
@@ -210,8 +234,9 @@ def attempt_accepted(*, order: FulfilmentOrder, attempt: FulfilmentAttempt, supp
     _schedule_query(order, attempt, _query_due(attempt, first=first))
 
 
-def attempt_unknown(*, order: FulfilmentOrder, attempt: FulfilmentAttempt, reason: str,
-                    retry_after_s: float | None = None) -> None:
+def attempt_unknown(
+    *, order: FulfilmentOrder, attempt: FulfilmentAttempt, reason: str, retry_after_s: float | None = None
+) -> None:
     """submitting → unknown: it may have been taken. Only a query or a callback may decide now."""
     attempt.status = AttemptStatus.UNKNOWN
     attempt.reason = reason[:200]
@@ -231,15 +256,22 @@ def order_querying(*, order: FulfilmentOrder, attempt: FulfilmentAttempt) -> Non
         _move(order, OrderStatus.QUERYING, "querying", attempt=attempt)
 
 
-def attempt_succeeded(*, order: FulfilmentOrder, attempt: FulfilmentAttempt, status: SupplierStatus | Accepted,
-                      source: str) -> None:
+def attempt_succeeded(
+    *, order: FulfilmentOrder, attempt: FulfilmentAttempt, status: SupplierStatus | Accepted, source: str
+) -> None:
     """→ succeeded: the right arrived. Card secrets stored encrypted; arrival SMS; usage billed."""
     if attempt.status == AttemptStatus.SUCCEEDED:
         return  # a repeated final state: nothing twice
     if attempt.status == AttemptStatus.FAILED or order.status in TERMINAL:
         # a success after we believed the attempt failed (or after another attempt succeeded): a human decides
-        _event(order, "attempt_conflict", from_status=order.status, attempt=attempt, source=source,
-               attempt_was=attempt.status)
+        _event(
+            order,
+            "attempt_conflict",
+            from_status=order.status,
+            attempt=attempt,
+            source=source,
+            attempt_was=attempt.status,
+        )
         attempt.status = AttemptStatus.SUCCEEDED
         attempt.save(update_fields=["status"])
         if order.status != OrderStatus.MANUAL_REVIEW:
@@ -251,8 +283,9 @@ def attempt_succeeded(*, order: FulfilmentOrder, attempt: FulfilmentAttempt, sta
         attempt.supplier_order_id = status.supplier_order_id
     attempt.submitted_at = attempt.submitted_at or attempt.resolved_at
     attempt.save(update_fields=["status", "resolved_at", "supplier_order_id", "submitted_at"])
-    cards = [f"卡号 {c.number} 密码 {c.pin}" + (f" 有效期 {c.expires}" if c.expires else "")
-             for c in status.card_secrets]
+    cards = [
+        f"卡号 {c.number} 密码 {c.pin}" + (f" 有效期 {c.expires}" if c.expires else "") for c in status.card_secrets
+    ]
     if cards:  # shown on the progress page as is (h5_templates decrypts with the same context)
         order.card_secret_encrypted = encrypt("\n".join(cards), context=_card_context())
     order.next_check_at = None
@@ -263,8 +296,7 @@ def attempt_succeeded(*, order: FulfilmentOrder, attempt: FulfilmentAttempt, sta
     _webhook_order(order, "order.succeeded")
 
 
-def attempt_failed(*, order: FulfilmentOrder, attempt: FulfilmentAttempt, code: str, reason: str,
-                   source: str) -> None:
+def attempt_failed(*, order: FulfilmentOrder, attempt: FulfilmentAttempt, code: str, reason: str, source: str) -> None:
     """A proven failure (refusal, a query or a verified callback saying failed, or the supplier not
     knowing the number long after): the only way to a next attempt."""
     if attempt.status in (AttemptStatus.FAILED, AttemptStatus.SUCCEEDED):
@@ -279,8 +311,7 @@ def attempt_failed(*, order: FulfilmentOrder, attempt: FulfilmentAttempt, code: 
         _event(order, "attempt_failed", from_status=order.status, attempt=attempt, code=code, source=source)
         return
     order.next_check_at = None
-    _move(order, OrderStatus.CREATED, "attempt_failed", attempt=attempt, code=code, reason=reason[:200],
-          source=source)
+    _move(order, OrderStatus.CREATED, "attempt_failed", attempt=attempt, code=code, reason=reason[:200], source=source)
     _send_submit(order.pk)  # fail over: the next offer by priority
 
 
@@ -333,8 +364,12 @@ def order_submit(*, order_id: int) -> str:
         adapter = adapter_for(attempt.supplier)
         account = decrypt(order.account_encrypted, context=_account_context()) if order.account_encrypted else ""
         request = SubmitRequest(
-            order_number=attempt.order_number, supplier_sku=attempt.supplier_sku, account=account,
-            amount_fen=order.product.face_value_fen, callback_url=_callback_url(attempt))
+            order_number=attempt.order_number,
+            supplier_sku=attempt.supplier_sku,
+            account=account,
+            amount_fen=order.product.face_value_fen,
+            callback_url=_callback_url(attempt),
+        )
     # the attempt is committed as `submitting` before anything leaves
     result = adapter.submit(request)
     with transaction.atomic():
@@ -393,8 +428,13 @@ def order_query(*, order_id: int, force: bool = False) -> str:
         if isinstance(result, NotFound):
             age = (timezone.now() - since).total_seconds()
             if attempt.status == AttemptStatus.UNKNOWN and age >= timing("NOT_FOUND_GRACE_S", 300):
-                attempt_failed(order=order, attempt=attempt, code="not_found",
-                               reason="the supplier does not know the order number", source="query")
+                attempt_failed(
+                    order=order,
+                    attempt=attempt,
+                    code="not_found",
+                    reason="the supplier does not know the order number",
+                    source="query",
+                )
                 return "failed_over"
             _schedule_query(order, attempt, _query_due(attempt, first=False))
             return "not_found"
@@ -403,19 +443,22 @@ def order_query(*, order_id: int, force: bool = False) -> str:
         return "unknown"
 
 
-def attempt_status_apply(*, order: FulfilmentOrder, attempt: FulfilmentAttempt, status: SupplierStatus,
-                         source: str) -> str:
+def attempt_status_apply(
+    *, order: FulfilmentOrder, attempt: FulfilmentAttempt, status: SupplierStatus, source: str
+) -> str:
     """Apply what a query or a verified callback says (caller holds the order lock). Monotonic: a
     final state is applied once; a stale "processing" after it changes nothing."""
     if status.state == OrderState.SUCCEEDED:
         attempt_succeeded(order=order, attempt=attempt, status=status, source=source)
         return "succeeded"
     if status.state == OrderState.FAILED:
-        attempt_failed(order=order, attempt=attempt, code=status.code or "failed", reason=status.reason,
-                       source=source)
+        attempt_failed(order=order, attempt=attempt, code=status.code or "failed", reason=status.reason, source=source)
         return "failed_over"
-    if attempt.status in (AttemptStatus.SUBMITTED, AttemptStatus.UNKNOWN, AttemptStatus.SUBMITTING) \
-            and order.status not in TERMINAL and order.status != OrderStatus.MANUAL_REVIEW:
+    if (
+        attempt.status in (AttemptStatus.SUBMITTED, AttemptStatus.UNKNOWN, AttemptStatus.SUBMITTING)
+        and order.status not in TERMINAL
+        and order.status != OrderStatus.MANUAL_REVIEW
+    ):
         if attempt.status != AttemptStatus.SUBMITTED:
             attempt_accepted(order=order, attempt=attempt, supplier_order_id=status.supplier_order_id)
         elif source == "query":
@@ -469,11 +512,13 @@ def orders_sweep(*, limit: int = 1000) -> dict[str, int]:
     stuck_new = FulfilmentOrder.objects.filter(status=OrderStatus.CREATED, updated_at__lt=now - grace)
     stuck_submitting = FulfilmentOrder.objects.filter(status=OrderStatus.SUBMITTING, updated_at__lt=now - grace)
     for order_id in list(stuck_new.values_list("pk", flat=True)[:limit]) + list(
-            stuck_submitting.values_list("pk", flat=True)[:limit]):
+        stuck_submitting.values_list("pk", flat=True)[:limit]
+    ):
         order_submit_task.apply_async(kwargs={"order_id": order_id}, queue="fulfilment")
         counts["submit"] += 1
     waiting = FulfilmentOrder.objects.filter(status__in=WAITING).filter(
-        Q(next_check_at__isnull=True) | Q(next_check_at__lt=now - grace))
+        Q(next_check_at__isnull=True) | Q(next_check_at__lt=now - grace)
+    )
     for order_id in waiting.values_list("pk", flat=True)[:limit]:
         order_query_task.apply_async(kwargs={"order_id": order_id}, queue="queries")
         counts["query"] += 1
@@ -534,9 +579,14 @@ def _sms(order: FulfilmentOrder, *, kind: str, dedupe_key: str) -> None:
 
     try:
         with transaction.atomic():
-            sms_enqueue(kind=kind, phone=_cardholder_phone(order), template_key=kind,
-                        params={"right_name": order.product.name, "arrival_text": order.campaign.arrival_text or ""},
-                        campaign_ref=str(order.campaign_id), dedupe_key=dedupe_key)
+            sms_enqueue(
+                kind=kind,
+                phone=_cardholder_phone(order),
+                template_key=kind,
+                params={"right_name": order.product.name, "arrival_text": order.campaign.arrival_text or ""},
+                campaign_ref=str(order.campaign_id),
+                dedupe_key=dedupe_key,
+            )
     except (ApplicationError, ValueError) as error:  # never lose the order's state over a text
         logger.warning("order %s: %s SMS not queued: %s", order.pk, kind, error)
         _event(order, "sms_not_queued", from_status=order.status, sms_kind=kind, error=str(error)[:200])
@@ -553,10 +603,20 @@ def _notify_failure(order: FulfilmentOrder) -> None:
 def _webhook_order(order: FulfilmentOrder, event: str) -> None:
     from fulfillment.webhooks import webhook_enqueue
 
-    webhook_enqueue(event=event, key=f"{event}:{order.pk}", data={
-        "order_id": order.pk, "redemption_id": order.redemption_id, "campaign_id": order.campaign_id,
-        "product_sku": order.product.sku, "price_fen": order.price_fen, "status": order.status,
-        "account_masked": order.account_masked, "occurred_at": (order.finished_at or timezone.now()).isoformat()})
+    webhook_enqueue(
+        event=event,
+        key=f"{event}:{order.pk}",
+        data={
+            "order_id": order.pk,
+            "redemption_id": order.redemption_id,
+            "campaign_id": order.campaign_id,
+            "product_sku": order.product.sku,
+            "price_fen": order.price_fen,
+            "status": order.status,
+            "account_masked": order.account_masked,
+            "occurred_at": (order.finished_at or timezone.now()).isoformat(),
+        },
+    )
 
 
 def webhook_redemptions(*, order_ids: list[int]) -> None:
@@ -564,10 +624,19 @@ def webhook_redemptions(*, order_ids: list[int]) -> None:
     from fulfillment.webhooks import webhook_enqueue
 
     for redemption in Redemption.objects.filter(orders__pk__in=order_ids).distinct():
-        webhook_enqueue(event="redemption.created", key=f"redemption.created:{redemption.pk}", data={
-            "redemption_id": redemption.pk, "campaign_id": redemption.campaign_id, "units": redemption.units,
-            "amount_fen": redemption.amount_fen, "phone_masked": redemption.phone_masked,
-            "branch_code": redemption.branch_code, "created_at": redemption.created_at.isoformat()})
+        webhook_enqueue(
+            event="redemption.created",
+            key=f"redemption.created:{redemption.pk}",
+            data={
+                "redemption_id": redemption.pk,
+                "campaign_id": redemption.campaign_id,
+                "units": redemption.units,
+                "amount_fen": redemption.amount_fen,
+                "phone_masked": redemption.phone_masked,
+                "branch_code": redemption.branch_code,
+                "created_at": redemption.created_at.isoformat(),
+            },
+        )
 
 
 def order_ref(order: FulfilmentOrder) -> str:
@@ -580,9 +649,15 @@ def _bill_success(order: FulfilmentOrder) -> None:
     try:
         with transaction.atomic():
             usage_record_order_succeeded(
-                bank=_bank(), order_ref=order_ref(order), campaign_ref=str(order.campaign_id),
-                campaign_name=order.campaign.name, product_sku=order.product.sku, product_name=order.product.name,
-                price_fen=order.price_fen, occurred_at=order.finished_at or timezone.now())
+                bank=_bank(),
+                order_ref=order_ref(order),
+                campaign_ref=str(order.campaign_id),
+                campaign_name=order.campaign.name,
+                product_sku=order.product.sku,
+                product_name=order.product.name,
+                price_fen=order.price_fen,
+                occurred_at=order.finished_at or timezone.now(),
+            )
     except ApplicationError as error:
         logger.error("order %s: usage not recorded: %s", order.pk, error)
         _event(order, "usage_not_recorded", from_status=order.status, error=str(error)[:200])
@@ -593,8 +668,11 @@ def _bill_success(order: FulfilmentOrder) -> None:
 
 def manual_review_orders(*, limit: int = 200) -> list[FulfilmentOrder]:
     """Orders of the current bank waiting for a human (oldest first)."""
-    return list(FulfilmentOrder.objects.filter(status=OrderStatus.MANUAL_REVIEW)
-                .select_related("product", "campaign").order_by("updated_at")[:limit])
+    return list(
+        FulfilmentOrder.objects.filter(status=OrderStatus.MANUAL_REVIEW)
+        .select_related("product", "campaign")
+        .order_by("updated_at")[:limit]
+    )
 
 
 def manual_review_resolve(*, order_id: int, action: str, actor: str, evidence: str = "") -> str:
@@ -606,8 +684,15 @@ def manual_review_resolve(*, order_id: int, action: str, actor: str, evidence: s
         if order is None or order.status != OrderStatus.MANUAL_REVIEW:
             raise ApplicationError("fulfil.not_in_review", "订单不在人工处理队列中", status=409)
         attempt = _current_attempt(order)
-        _event(order, "manual_action", from_status=order.status, attempt=attempt, action=action, actor=actor,
-               evidence=evidence[:500])
+        _event(
+            order,
+            "manual_action",
+            from_status=order.status,
+            attempt=attempt,
+            action=action,
+            actor=actor,
+            evidence=evidence[:500],
+        )
         if action == "succeeded":
             if not evidence.strip():
                 raise ApplicationError("fulfil.evidence_required", "请填写到账凭证（供应商确认信息）")
@@ -635,14 +720,21 @@ def manual_review_resolve(*, order_id: int, action: str, actor: str, evidence: s
         if action == "retry":
             if attempt is not None and attempt.status in OPEN_ATTEMPT:
                 if not evidence.strip():
-                    raise ApplicationError("fulfil.evidence_required",
-                                           "当前尝试结果未知：请填写供应商确认未收到/已失败的凭证后再重试")
+                    raise ApplicationError(
+                        "fulfil.evidence_required", "当前尝试结果未知：请填写供应商确认未收到/已失败的凭证后再重试"
+                    )
                 attempt.status = AttemptStatus.FAILED
                 attempt.reason = f"manual: {evidence}"[:200]
                 attempt.resolved_at = timezone.now()
                 attempt.save(update_fields=["status", "reason", "resolved_at"])
-            _move(order, OrderStatus.CREATED, "manual_retry", attempt=attempt, actor=actor,
-                  after_attempt=order.attempt_count)
+            _move(
+                order,
+                OrderStatus.CREATED,
+                "manual_retry",
+                attempt=attempt,
+                actor=actor,
+                after_attempt=order.attempt_count,
+            )
             _send_submit(order.pk)
             return "retry"
         raise ApplicationError("fulfil.unknown_action", "未知操作")

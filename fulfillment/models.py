@@ -18,10 +18,12 @@ class Redemption(models.Model):
     """One confirmed redemption of a code: the rights chosen, what they cost, who asked."""
 
     campaign = models.ForeignKey("campaigns.Campaign", on_delete=models.PROTECT, related_name="redemptions")
-    code = models.ForeignKey("campaigns.Code", on_delete=models.DO_NOTHING, related_name="redemptions",
-                             db_constraint=False)
-    grant = models.ForeignKey("campaigns.Grant", null=True, blank=True, on_delete=models.PROTECT,
-                              related_name="redemptions")
+    code = models.ForeignKey(
+        "campaigns.Code", on_delete=models.DO_NOTHING, related_name="redemptions", db_constraint=False
+    )
+    grant = models.ForeignKey(
+        "campaigns.Grant", null=True, blank=True, on_delete=models.PROTECT, related_name="redemptions"
+    )
     phone_encrypted = models.TextField()
     phone_digest = models.BinaryField(db_index=True)
     phone_masked = models.CharField(_("手机号"), max_length=16)
@@ -32,8 +34,9 @@ class Redemption(models.Model):
     access_token = models.CharField(max_length=64, unique=True)
     units = models.PositiveSmallIntegerField(_("权益份数"))
     amount_fen = models.BigIntegerField(_("金额（分）"))
-    status = models.CharField(_("状态"), max_length=12, choices=RedemptionStatus.choices,
-                              default=RedemptionStatus.FULFILLING)
+    status = models.CharField(
+        _("状态"), max_length=12, choices=RedemptionStatus.choices, default=RedemptionStatus.FULFILLING
+    )
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     created_at = models.DateTimeField(_("兑换时间"), auto_now_add=True, db_index=True)
 
@@ -77,8 +80,11 @@ class FulfilmentOrder(models.Model):
         verbose_name = _("发放订单")
         verbose_name_plural = _("发放订单")
         indexes = [
-            models.Index(fields=["status", "updated_at"], name="order_status_updated",
-                         condition=~models.Q(status__in=["succeeded", "failed"])),
+            models.Index(
+                fields=["status", "updated_at"],
+                name="order_status_updated",
+                condition=~models.Q(status__in=["succeeded", "failed"]),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -87,8 +93,9 @@ class FulfilmentOrder(models.Model):
 
 class OrderEvent(models.Model):
     order = models.ForeignKey(FulfilmentOrder, on_delete=models.CASCADE, related_name="events")
-    attempt = models.ForeignKey("FulfilmentAttempt", null=True, blank=True, on_delete=models.CASCADE,
-                                related_name="events")
+    attempt = models.ForeignKey(
+        "FulfilmentAttempt", null=True, blank=True, on_delete=models.CASCADE, related_name="events"
+    )
     kind = models.CharField(max_length=40)
     from_status = models.CharField(max_length=16, blank=True)
     to_status = models.CharField(max_length=16, blank=True)
@@ -139,7 +146,6 @@ class FulfilmentAttempt(models.Model):
         return f"attempt {self.order_number} ({self.status})"
 
 
-
 class ReconciliationFlag(models.Model):
     """A difference between our orders and a supplier's daily statement, for a human to look at."""
 
@@ -160,8 +166,9 @@ class ReconciliationFlag(models.Model):
 
     class Meta:
         ordering = ["-day", "id"]
-        constraints = [models.UniqueConstraint(fields=["day", "supplier", "order_number", "kind"],
-                                               name="recon_flag_once")]
+        constraints = [
+            models.UniqueConstraint(fields=["day", "supplier", "order_number", "kind"], name="recon_flag_once")
+        ]
 
     def __str__(self) -> str:
         return f"{self.day} {self.order_number} {self.kind}"
@@ -194,8 +201,9 @@ class WebhookDelivery(models.Model):
 
     class Meta:
         ordering = ["-id"]
-        indexes = [models.Index(fields=["status", "next_attempt_at"], name="webhook_due",
-                                condition=models.Q(status="pending"))]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="webhook_due", condition=models.Q(status="pending"))
+        ]
 
     def __str__(self) -> str:
         return f"{self.event_key} ({self.status})"

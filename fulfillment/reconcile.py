@@ -38,31 +38,52 @@ def reconcile_supplier_day(*, supplier: Supplier, day: date) -> dict[str, int] |
     prefix = f"{current_schema().replace('_', '')}-"
     lines = {line.order_number: line for line in statement.lines if line.order_number.startswith(prefix)}
     start = datetime.combine(day, time.min, tzinfo=CHINA)
-    ours = {a.order_number: a for a in FulfilmentAttempt.objects.filter(
-        supplier=supplier, resolved_at__gte=start, resolved_at__lt=start + timedelta(days=1)).select_related(
-        "order__product")}
+    ours = {
+        a.order_number: a
+        for a in FulfilmentAttempt.objects.filter(
+            supplier=supplier, resolved_at__gte=start, resolved_at__lt=start + timedelta(days=1)
+        ).select_related("order__product")
+    }
     # lines for attempts resolved on another day (or still open for us) are looked up one by one
-    others = {a.order_number: a for a in FulfilmentAttempt.objects.filter(
-        supplier=supplier, order_number__in=[n for n in lines if n not in ours]).select_related("order__product")}
+    others = {
+        a.order_number: a
+        for a in FulfilmentAttempt.objects.filter(
+            supplier=supplier, order_number__in=[n for n in lines if n not in ours]
+        ).select_related("order__product")
+    }
     counts = {"lines": len(lines), "missing": 0, "extra": 0, "amount_mismatch": 0}
     for number, attempt in ours.items():
         line = lines.get(number)
         if attempt.status == AttemptStatus.SUCCEEDED and (line is None or line.state != OrderState.SUCCEEDED):
-            counts["missing"] += _flag(day=day, supplier=supplier, order_number=number,
-                                       kind=ReconciliationFlag.Kind.MISSING,
-                                       ours_fen=attempt.order.product.face_value_fen,
-                                       detail=f"statement: {line.state if line else 'no line'}")
+            counts["missing"] += _flag(
+                day=day,
+                supplier=supplier,
+                order_number=number,
+                kind=ReconciliationFlag.Kind.MISSING,
+                ours_fen=attempt.order.product.face_value_fen,
+                detail=f"statement: {line.state if line else 'no line'}",
+            )
     for number, line in lines.items():
         match = ours.get(number) or others.get(number)
         expected = match.order.product.face_value_fen if match else None
         if line.state == OrderState.SUCCEEDED and (match is None or match.status != AttemptStatus.SUCCEEDED):
-            counts["extra"] += _flag(day=day, supplier=supplier, order_number=number,
-                                     kind=ReconciliationFlag.Kind.EXTRA, theirs_fen=line.amount_fen,
-                                     detail=f"ours: {match.status if match else 'no attempt'}")
+            counts["extra"] += _flag(
+                day=day,
+                supplier=supplier,
+                order_number=number,
+                kind=ReconciliationFlag.Kind.EXTRA,
+                theirs_fen=line.amount_fen,
+                detail=f"ours: {match.status if match else 'no attempt'}",
+            )
         if expected is not None and line.amount_fen != expected:
-            counts["amount_mismatch"] += _flag(day=day, supplier=supplier, order_number=number,
-                                               kind=ReconciliationFlag.Kind.AMOUNT, ours_fen=expected,
-                                               theirs_fen=line.amount_fen)
+            counts["amount_mismatch"] += _flag(
+                day=day,
+                supplier=supplier,
+                order_number=number,
+                kind=ReconciliationFlag.Kind.AMOUNT,
+                ours_fen=expected,
+                theirs_fen=line.amount_fen,
+            )
     return counts
 
 
@@ -70,5 +91,7 @@ def reconcile_day(*, day: date | None = None) -> dict[str, dict[str, int] | None
     """Every supplier this bank has used, for `day` (default: yesterday, China time)."""
     day = day or (datetime.now(CHINA).date() - timedelta(days=1))
     supplier_ids = set(FulfilmentAttempt.objects.values_list("supplier_id", flat=True).distinct())
-    return {s.code: reconcile_supplier_day(supplier=s, day=day)
-            for s in Supplier.objects.filter(pk__in=supplier_ids).order_by("code")}
+    return {
+        s.code: reconcile_supplier_day(supplier=s, day=day)
+        for s in Supplier.objects.filter(pk__in=supplier_ids).order_by("code")
+    }

@@ -31,27 +31,38 @@ def order_restore(*, order: FulfilmentOrder) -> bool:
     done: dict[str, int] = {}
     done["budget"] = _update(
         "UPDATE campaigns_campaign SET spent_count = spent_count - 1, spent_fen = spent_fen - %s "
-        "WHERE id = %s AND spent_count >= 1 AND spent_fen >= %s", [order.price_fen, campaign.pk, order.price_fen])
+        "WHERE id = %s AND spent_count >= 1 AND spent_fen >= %s",
+        [order.price_fen, campaign.pk, order.price_fen],
+    )
     if campaign.restore_on_failure:
         if redemption.branch_code:
             done["branch_quota"] = _update(
                 "UPDATE campaigns_branchquota SET used = used - 1 WHERE campaign_id = %s AND branch_code = %s "
-                "AND used > 0", [campaign.pk, redemption.branch_code])
+                "AND used > 0",
+                [campaign.pk, redemption.branch_code],
+            )
         done["daily"] = _update(
             "UPDATE campaigns_dailyusage SET used = used - 1 WHERE campaign_id = %s AND day = %s AND used > 0",
-            [campaign.pk, timezone.localtime(redemption.created_at).date()])
-        others_open = (FulfilmentOrder.objects.filter(redemption_id=redemption.pk).exclude(pk=order.pk)
-                       .exclude(status=OrderStatus.FAILED).exists())
+            [campaign.pk, timezone.localtime(redemption.created_at).date()],
+        )
+        others_open = (
+            FulfilmentOrder.objects.filter(redemption_id=redemption.pk)
+            .exclude(pk=order.pk)
+            .exclude(status=OrderStatus.FAILED)
+            .exists()
+        )
         if not others_open:
             from fulfillment.redemption import period_key
 
             done["code"] = _update(
                 "UPDATE campaigns_code SET redemptions_left = redemptions_left + 1, status = 'active', "
-                "redeemed_at = NULL WHERE id = %s AND status IN ('active', 'redeemed')", [redemption.code_id])
+                "redeemed_at = NULL WHERE id = %s AND status IN ('active', 'redeemed')",
+                [redemption.code_id],
+            )
             done["cardholder"] = _update(
                 "UPDATE campaigns_cardholderusage SET used = used - 1 WHERE campaign_id = %s AND phone_digest = %s "
                 "AND used > 0 AND period_key IN ('all', %s)",
-                [campaign.pk, redemption.phone_digest, period_key(campaign.limit_period, redemption.created_at)])
-    OrderEvent.objects.create(order=order, kind="restored", from_status=order.status, to_status=order.status,
-                              data=done)
+                [campaign.pk, redemption.phone_digest, period_key(campaign.limit_period, redemption.created_at)],
+            )
+    OrderEvent.objects.create(order=order, kind="restored", from_status=order.status, to_status=order.status, data=done)
     return True

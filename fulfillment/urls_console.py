@@ -16,8 +16,11 @@ from fulfillment.models import FulfilmentOrder, OrderStatus, ReconciliationFlag
 def fulfilment_overview(request: HttpRequest) -> HttpResponse:
     counts = dict(FulfilmentOrder.objects.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
     rows = [(label, counts.get(value, 0)) for value, label in OrderStatus.choices]
-    attention = list(FulfilmentOrder.objects.filter(status__in=[OrderStatus.MANUAL_REVIEW, OrderStatus.FAILED])
-                     .select_related("product").order_by("-updated_at")[:50])
+    attention = list(
+        FulfilmentOrder.objects.filter(status__in=[OrderStatus.MANUAL_REVIEW, OrderStatus.FAILED])
+        .select_related("product")
+        .order_by("-updated_at")[:50]
+    )
     flags = list(ReconciliationFlag.objects.filter(resolved_at__isnull=True).select_related("supplier")[:200])
     return render(request, "console/fulfilment.html", {"rows": rows, "attention": attention, "flags": flags})
 
@@ -53,8 +56,9 @@ def webhooks_page(request: HttpRequest) -> HttpResponse:
         audit_record(action="webhook.endpoint_set", request=request, after={"url": url})
     endpoint = WebhookEndpoint.objects.filter(active=True).order_by("-id").first()
     deliveries = list(WebhookDelivery.objects.all()[:200])
-    return render(request, "console/webhooks.html",
-                  {"endpoint": endpoint, "deliveries": deliveries, "new_secret": new_secret})
+    return render(
+        request, "console/webhooks.html", {"endpoint": endpoint, "deliveries": deliveries, "new_secret": new_secret}
+    )
 
 
 urlpatterns = [

@@ -35,15 +35,19 @@ def review_queue(request: HttpRequest) -> HttpResponse:
             return HttpResponseRedirect(request.path)
         try:
             with schema_context(bank.schema_name):
-                engine.manual_review_resolve(order_id=order_id, action=action, actor=request.user.get_username(),
-                                             evidence=evidence)
+                engine.manual_review_resolve(
+                    order_id=order_id, action=action, actor=request.user.get_username(), evidence=evidence
+                )
         except ApplicationError as error:
             messages.error(request, error.message)
             return HttpResponseRedirect(request.path)
         from accounts.services import audit_record
 
-        audit_record(action=f"fulfilment.review.{action}", request=request,
-                     after={"bank": bank.slug, "order": order_id, "evidence": evidence[:200]})
+        audit_record(
+            action=f"fulfilment.review.{action}",
+            request=request,
+            after={"bank": bank.slug, "order": order_id, "evidence": evidence[:200]},
+        )
         messages.success(request, f"{bank.name} 订单 {order_id}：{ACTIONS[action]}")
         return HttpResponseRedirect(request.path)
     rows: list[dict[str, Any]] = []

@@ -54,8 +54,11 @@ def webhook_enqueue(*, event: str, key: str, data: dict[str, Any]) -> WebhookDel
     try:
         with transaction.atomic():
             delivery = WebhookDelivery.objects.create(
-                event=event, event_key=key, next_attempt_at=timezone.now(),
-                payload={"event": event, "id": key, "created_at": timezone.now().isoformat(), "data": data})
+                event=event,
+                event_key=key,
+                next_attempt_at=timezone.now(),
+                payload={"event": event, "id": key, "created_at": timezone.now().isoformat(), "data": data},
+            )
     except IntegrityError:
         return None
     delivery_id = delivery.pk
@@ -86,10 +89,14 @@ def webhook_deliver(*, delivery_id: int) -> str:
         delivery.attempts += 1
         body = json.dumps(delivery.payload, ensure_ascii=False, separators=(",", ":")).encode()
         timestamp = str(int(time.time()))
-        headers = {"Content-Type": "application/json", "X-Quanyi-Event": delivery.event,
-                   "X-Quanyi-Timestamp": timestamp,
-                   "X-Quanyi-Signature": sign(secret=decrypt(endpoint.secret_encrypted, context=_context()),
-                                              timestamp=timestamp, body=body)}
+        headers = {
+            "Content-Type": "application/json",
+            "X-Quanyi-Event": delivery.event,
+            "X-Quanyi-Timestamp": timestamp,
+            "X-Quanyi-Signature": sign(
+                secret=decrypt(endpoint.secret_encrypted, context=_context()), timestamp=timestamp, body=body
+            ),
+        }
         try:  # under the row lock: a concurrent copy of this task skips it (skip_locked)
             response = _client.request("POST", endpoint.url, data=body, headers=headers, unknown_on_5xx=False)
             ok, result = 200 <= response.status < 300, f"HTTP {response.status}"
@@ -113,7 +120,8 @@ def webhook_resend(*, delivery_id: int) -> None:
     """The console's manual resend: back to pending, due now."""
     with transaction.atomic():
         updated = WebhookDelivery.objects.filter(pk=delivery_id).update(
-            status="pending", next_attempt_at=timezone.now(), created_at=timezone.now())
+            status="pending", next_attempt_at=timezone.now(), created_at=timezone.now()
+        )
         if updated:
             transaction.on_commit(lambda: _send_task(delivery_id, countdown=0))
 

@@ -67,8 +67,10 @@ def django_db_setup(django_test_environment, django_db_blocker, django_db_keepdb
         with django_db_blocker.unblock():
             # servers and workers started by tests may still hold a connection for a moment
             with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                               "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
             connection.close()
             teardown_databases(databases, verbosity=0)
 

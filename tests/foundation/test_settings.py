@@ -23,7 +23,11 @@ def test_check_deploy_is_clean_for_production_settings() -> None:
     )
     completed = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert "no issues" in completed.stdout
@@ -32,8 +36,9 @@ def test_check_deploy_is_clean_for_production_settings() -> None:
 def test_production_refuses_to_start_without_its_secrets() -> None:
     env = process_env(QUANYI_ENV="production")
     env.pop("SECRET_KEY", None)
-    completed = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True,
-                               text=True, timeout=120)
+    completed = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     assert completed.returncode != 0 and "SECRET_KEY must be set" in completed.stderr
 
 

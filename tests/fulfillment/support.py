@@ -26,10 +26,16 @@ from tests.support.simulator import SimulatorHandle, simulator_credentials
 def make_supplier(dialect: str, url: str, **fields: Any) -> Supplier:
     credentials = simulator_credentials(dialect)
     supplier = Supplier.objects.create(
-        code=f"sim-{dialect}-{uuid.uuid4().hex[:8]}", name=f"模拟供应商 {dialect}", dialect=dialect, endpoint=url,
-        merchant_id=credentials.pop("merchant_id"), callback_ip_allowlist="127.0.0.1",
-        read_timeout_s=fields.pop("read_timeout_s", 1.0), connect_timeout_s=fields.pop("connect_timeout_s", 0.5),
-        **fields)
+        code=f"sim-{dialect}-{uuid.uuid4().hex[:8]}",
+        name=f"模拟供应商 {dialect}",
+        dialect=dialect,
+        endpoint=url,
+        merchant_id=credentials.pop("merchant_id"),
+        callback_ip_allowlist="127.0.0.1",
+        read_timeout_s=fields.pop("read_timeout_s", 1.0),
+        connect_timeout_s=fields.pop("connect_timeout_s", 0.5),
+        **fields,
+    )
     supplier_credentials_set(supplier=supplier, credentials=credentials)
     return supplier
 
@@ -42,18 +48,25 @@ class Setup:
     suppliers: list[Supplier]
 
 
-def fulfilment_setup(bank: BankUnderTest, url: str, *, dialects: tuple[str, ...] = ("md5form", "hmacjson"),
-                     **supplier_fields: Any) -> Setup:
+def fulfilment_setup(
+    bank: BankUnderTest, url: str, *, dialects: tuple[str, ...] = ("md5form", "hmacjson"), **supplier_fields: Any
+) -> Setup:
     """A launched campaign on a fresh product with one offer per dialect (priority in that order)."""
     sku = f"FT-{uuid.uuid4().hex[:8].upper()}"
-    campaign = launched_campaign(bank, sku=sku, budget_count=100_000, budget_fen=2900 * 100_000,
-                                 arrival_text="请到手机营业厅查询。")
+    campaign = launched_campaign(
+        bank, sku=sku, budget_count=100_000, budget_fen=2900 * 100_000, arrival_text="请到手机营业厅查询。"
+    )
     product = RightsProduct.objects.get(sku=sku)
     suppliers = []
     for priority, dialect in enumerate(dialects, start=1):
         supplier = make_supplier(dialect, url, **supplier_fields)
-        SupplierOffer.objects.create(product=product, supplier=supplier, supplier_sku=f"MOBILE-{dialect.upper()}-30",
-                                     cost_fen=2800, priority=priority)
+        SupplierOffer.objects.create(
+            product=product,
+            supplier=supplier,
+            supplier_sku=f"MOBILE-{dialect.upper()}-30",
+            cost_fen=2800,
+            priority=priority,
+        )
         suppliers.append(supplier)
     return Setup(bank=bank, campaign=campaign, product=product, suppliers=suppliers)
 
@@ -65,13 +78,24 @@ def orders_create(setup: Setup, n: int, *, phone: str = "13812345678") -> list[i
         for i in range(n):
             account = f"139{i % 100_000_000:08d}"
             redemption = Redemption.objects.create(
-                campaign=setup.campaign, code_id=10**12 + i, phone_encrypted=phone_seal(phone),
-                phone_digest=phone_digest(phone), phone_masked=phone_mask(phone),
-                submission_key=uuid.uuid4().hex, access_token=uuid.uuid4().hex, units=1, amount_fen=2900)
+                campaign=setup.campaign,
+                code_id=10**12 + i,
+                phone_encrypted=phone_seal(phone),
+                phone_digest=phone_digest(phone),
+                phone_masked=phone_mask(phone),
+                submission_key=uuid.uuid4().hex,
+                access_token=uuid.uuid4().hex,
+                units=1,
+                amount_fen=2900,
+            )
             order = FulfilmentOrder.objects.create(
-                redemption=redemption, campaign=setup.campaign, product=setup.product, price_fen=2900,
+                redemption=redemption,
+                campaign=setup.campaign,
+                product=setup.product,
+                price_fen=2900,
                 account_encrypted=encrypt(account, context=f"account:{setup.bank.schema}"),
-                account_masked=phone_mask(account))
+                account_masked=phone_mask(account),
+            )
             OrderEvent.objects.create(order=order, kind="created", to_status=order.status)
             ids.append(order.pk)
         return ids
@@ -93,8 +117,11 @@ def drill_report(name: str, bank: BankUnderTest, order_ids: list[int], simulator
     resubmitted = sum(1 for count in submits.values() if count > 1)
     # 2. a next attempt only after the previous one was proven failed
     unproven_failover = sum(
-        1 for rows in by_order.values() for a in sorted(rows, key=lambda a: a.number)[:-1]
-        if a.status != AttemptStatus.FAILED)
+        1
+        for rows in by_order.values()
+        for a in sorted(rows, key=lambda a: a.number)[:-1]
+        if a.status != AttemptStatus.FAILED
+    )
     # 3. the supplier's own view: at most one successful top-up per order
     double = 0
     supplier_success = 0
@@ -112,8 +139,11 @@ def drill_report(name: str, bank: BankUnderTest, order_ids: list[int], simulator
         "succeeded": statuses[OrderStatus.SUCCEEDED],
         "failed": statuses[OrderStatus.FAILED],
         "manual_review": statuses[OrderStatus.MANUAL_REVIEW],
-        "not_terminal": sum(v for k, v in statuses.items()
-                            if k not in (OrderStatus.SUCCEEDED, OrderStatus.FAILED, OrderStatus.MANUAL_REVIEW)),
+        "not_terminal": sum(
+            v
+            for k, v in statuses.items()
+            if k not in (OrderStatus.SUCCEEDED, OrderStatus.FAILED, OrderStatus.MANUAL_REVIEW)
+        ),
         "attempts": len(attempts),
         "submit_requests": sum(submits.values()),
         "resubmitted_numbers": resubmitted,

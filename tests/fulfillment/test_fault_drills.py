@@ -91,8 +91,15 @@ def test_drill_supplier_faults(committed_db: None, simulator: SimulatorHandle) -
     """Timeouts, 5xx, slow "processing", asynchronous failures and lost callbacks, two suppliers."""
     bank = BankUnderTest(bank=_bank("alpha"), host="")
     setup = fulfilment_setup(bank, simulator.url)
-    simulator.set_knobs(timeout_rate=0.15, server_error_rate=0.15, fail_rate=0.1,
-                        processing_ms_min=300, processing_ms_max=3000, latency_ms_min=20, latency_ms_max=80)
+    simulator.set_knobs(
+        timeout_rate=0.15,
+        server_error_rate=0.15,
+        fail_rate=0.1,
+        processing_ms_min=300,
+        processing_ms_max=3000,
+        latency_ms_min=20,
+        latency_ms_max=80,
+    )
     n = 40
     with celery_worker(queues=QUEUES, concurrency=4, pool="threads", extra_env=TIMINGS):
         order_ids = orders_create(setup, n)
@@ -135,8 +142,10 @@ def _own_redis(port: int) -> Iterator[subprocess.Popen[bytes]]:
     binary = shutil.which("redis-server")
     if binary is None:
         pytest.skip("redis-server not installed")
-    process = subprocess.Popen([binary, "--port", str(port), "--save", "", "--appendonly", "no",
-                                "--bind", "127.0.0.1"], stdout=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--save", "", "--appendonly", "no", "--bind", "127.0.0.1"],
+        stdout=subprocess.DEVNULL,
+    )
     import redis
 
     wait_for(lambda: _pings(redis, port), timeout=10)
@@ -184,8 +193,11 @@ def test_drill_redis_restart(committed_db: None, simulator: SimulatorHandle) -> 
     env = {**TIMINGS, "CELERY_BROKER_URL": broker}
     n = 20
     order_ids = orders_create(setup, n)
-    with _own_redis(REDIS_PORT) as redis_process, _broker(broker), \
-            celery_worker(queues=QUEUES, concurrency=2, pool="threads", extra_env=env):
+    with (
+        _own_redis(REDIS_PORT) as redis_process,
+        _broker(broker),
+        celery_worker(queues=QUEUES, concurrency=2, pool="threads", extra_env=env),
+    ):
         with schema_context(bank.schema):
             orders_start(order_ids=order_ids)
         wait_for(lambda: _submits(simulator, order_ids) >= 3, timeout=30, interval=0.05)

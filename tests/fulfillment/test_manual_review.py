@@ -26,8 +26,15 @@ def _in_review(bank: BankUnderTest, n: int = 1) -> list[int]:
         Campaign.objects.filter(pk=setup.campaign.pk).update(spent_count=n, spent_fen=2900 * n)
         for order_id in ids:
             attempt = FulfilmentAttempt.objects.create(
-                order_id=order_id, number=1, order_number=f"r-{order_id}-1", supplier=setup.suppliers[0],
-                supplier_sku="X", cost_fen=2800, status=AttemptStatus.UNKNOWN, submitted_at=long_ago)
+                order_id=order_id,
+                number=1,
+                order_number=f"r-{order_id}-1",
+                supplier=setup.suppliers[0],
+                supplier_sku="X",
+                cost_fen=2800,
+                status=AttemptStatus.UNKNOWN,
+                submitted_at=long_ago,
+            )
             FulfilmentAttempt.objects.filter(pk=attempt.pk).update(started_at=long_ago)
             FulfilmentOrder.objects.filter(pk=order_id).update(status=OrderStatus.UNKNOWN, attempt_count=1)
             assert engine.order_query(order_id=order_id) == "manual_review"  # past the 2 h deadline, no query sent
@@ -44,11 +51,14 @@ def test_review_queue_lists_orders_and_marks_succeeded_with_evidence(bank_a: Ban
     [order_id] = _in_review(bank_a)
     page = staff.get("/fulfilment/review/")
     assert page.status_code == 200 and f"r-{order_id}-1" in page.content.decode()
-    missing = staff.post("/fulfilment/review/", {"bank": "alpha", "order": order_id, "action": "succeeded"},
-                         follow=True)
+    missing = staff.post(
+        "/fulfilment/review/", {"bank": "alpha", "order": order_id, "action": "succeeded"}, follow=True
+    )
     assert "凭证" in missing.content.decode()
-    staff.post("/fulfilment/review/", {"bank": "alpha", "order": order_id, "action": "succeeded",
-                                       "evidence": "供应商工单 #123 确认已到账"})
+    staff.post(
+        "/fulfilment/review/",
+        {"bank": "alpha", "order": order_id, "action": "succeeded", "evidence": "供应商工单 #123 确认已到账"},
+    )
     with schema_context(bank_a.schema):
         order = FulfilmentOrder.objects.get(pk=order_id)
         assert order.status == OrderStatus.SUCCEEDED
@@ -76,8 +86,10 @@ def test_retry_of_an_unknown_attempt_needs_evidence(bank_a: BankUnderTest, staff
     with schema_context(bank_a.schema):
         with pytest.raises(Exception, match="凭证"):
             engine.manual_review_resolve(order_id=order_id, action="retry", actor="t")
-        assert engine.manual_review_resolve(order_id=order_id, action="retry", actor="t",
-                                            evidence="供应商确认未收到") == "retry"
+        assert (
+            engine.manual_review_resolve(order_id=order_id, action="retry", actor="t", evidence="供应商确认未收到")
+            == "retry"
+        )
         order = FulfilmentOrder.objects.get(pk=order_id)
         assert order.status == OrderStatus.CREATED
         assert order.attempts.get(number=1).status == AttemptStatus.FAILED

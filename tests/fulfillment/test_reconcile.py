@@ -24,13 +24,15 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def simulator() -> Iterator[SimulatorHandle]:
-    with supplier_simulator(port=18412, knobs={"latency_ms_min": 1, "latency_ms_max": 3, "processing_ms_min": 0,
-                                               "processing_ms_max": 0}) as handle:
+    with supplier_simulator(
+        port=18412, knobs={"latency_ms_min": 1, "latency_ms_max": 3, "processing_ms_min": 0, "processing_ms_max": 0}
+    ) as handle:
         yield handle
 
 
-def test_statement_differences_are_flagged_once(bank_a: BankUnderTest, simulator: SimulatorHandle,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_statement_differences_are_flagged_once(
+    bank_a: BankUnderTest, simulator: SimulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("FULFIL_CALLBACK_BASE_URL", "none")
     setup = fulfilment_setup(bank_a, simulator.url, dialects=("md5form",))
     ok, extra, missing, amount = orders_create(setup, 4)
@@ -41,16 +43,31 @@ def test_statement_differences_are_flagged_once(bank_a: BankUnderTest, simulator
         # we believe `extra` failed (say a query lied), the supplier's statement says success
         FulfilmentAttempt.objects.filter(order_id=extra).update(status=AttemptStatus.FAILED)
         # `missing`: we count it succeeded, the supplier never saw it
-        FulfilmentAttempt.objects.create(order_id=missing, number=1, order_number=f"bankalpha-{missing}-1",
-                                         supplier=supplier, supplier_sku="X", cost_fen=1,
-                                         status=AttemptStatus.SUCCEEDED, resolved_at=timezone.now())
+        FulfilmentAttempt.objects.create(
+            order_id=missing,
+            number=1,
+            order_number=f"bankalpha-{missing}-1",
+            supplier=supplier,
+            supplier_sku="X",
+            cost_fen=1,
+            status=AttemptStatus.SUCCEEDED,
+            resolved_at=timezone.now(),
+        )
         # `amount`: the supplier booked another amount than the product's face value
         number = f"bankalpha-{amount}-1"
-        adapter_for(supplier).submit(SubmitRequest(order_number=number, supplier_sku="MOBILE-CM-30",
-                                                   account="13900000000", amount_fen=5000))
-        FulfilmentAttempt.objects.create(order_id=amount, number=1, order_number=number, supplier=supplier,
-                                         supplier_sku="X", cost_fen=1, status=AttemptStatus.SUCCEEDED,
-                                         resolved_at=timezone.now())
+        adapter_for(supplier).submit(
+            SubmitRequest(order_number=number, supplier_sku="MOBILE-CM-30", account="13900000000", amount_fen=5000)
+        )
+        FulfilmentAttempt.objects.create(
+            order_id=amount,
+            number=1,
+            order_number=number,
+            supplier=supplier,
+            supplier_sku="X",
+            cost_fen=1,
+            status=AttemptStatus.SUCCEEDED,
+            resolved_at=timezone.now(),
+        )
         day = datetime.now(CHINA).date()
         counts = reconcile_day(day=day)[supplier.code]
         again = reconcile_day(day=day)[supplier.code]
