@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -58,13 +59,18 @@ if not PRODUCTION:
     ALLOWED_HOSTS = ["*"]
 
 # --- database -------------------------------------------------------------------------------
-if "DATABASE_URL" not in os.environ and not PRODUCTION:
+# a type checker imports these settings too: it must not start servers
+TYPE_CHECKING_RUN = "mypy" in sys.modules
+if "DATABASE_URL" not in os.environ and not PRODUCTION and not TYPE_CHECKING_RUN:
     from platform import embedded
 
     embedded.database_url()
 DATABASES = {
     "default": {
-        **dj_database_url.parse(env("DATABASE_URL"), conn_max_age=int(env("DB_CONN_MAX_AGE", "60"))),
+        **dj_database_url.parse(
+            env("DATABASE_URL", "postgres://localhost/typecheck" if TYPE_CHECKING_RUN else None),
+            conn_max_age=int(env("DB_CONN_MAX_AGE", "60")),
+        ),
         "ENGINE": "django_tenants.postgresql_backend",
     }
 }
@@ -188,11 +194,11 @@ if STORAGE_BACKEND == "s3":
     }
 
 # --- redis, cache, celery -------------------------------------------------------------------
-if "REDIS_URL" not in os.environ and not PRODUCTION:
+if "REDIS_URL" not in os.environ and not PRODUCTION and not TYPE_CHECKING_RUN:
     from platform import embedded
 
     embedded.redis_url()
-REDIS_URL = env("REDIS_URL")
+REDIS_URL = env("REDIS_URL", "redis://localhost:6379/0" if TYPE_CHECKING_RUN else None)
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",

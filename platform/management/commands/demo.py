@@ -32,6 +32,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-serve", action="store_true", help="migrate and seed, then exit")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        os.environ["PORT"] = str(options["port"])  # seeders print URLs with the port that will serve
         call_command("migrate_schemas", interactive=False, verbosity=0)
         from billing.demo import fake_stripe_start
 
