@@ -369,7 +369,9 @@ def campaigns_tick(*, now: datetime | None = None) -> dict[str, int]:
                     campaign=campaign, kind="status:ended", actor_label="system", data={"from": campaign.status}
                 )
                 ended += 1
-    return {"started": started, "ended": ended}
+    from campaigns.delivery import split_parts_send
+
+    return {"started": started, "ended": ended, "split_parts_texted": split_parts_send(now=now)}
 
 
 # --- grants and codes -----------------------------------------------------------------------
