@@ -110,7 +110,6 @@ def main() -> None:
     from accounts.models import User
     from campaigns import bulk
     from campaigns.codes import code_format
-    from campaigns.models import BatchStatus, CodeBatch, GrantSource
     from campaigns.services import campaign_create, campaign_set_items, campaign_transition
     from platform.redis import get_redis
     from rights_catalog.models import BankPrice, Category, RightsProduct
@@ -149,16 +148,12 @@ def main() -> None:
         )
         campaign_set_items(campaign=campaign, bank=bank, product_ids=[product.pk], actor=admin)
         campaign_transition(campaign=campaign, bank=bank, action="launch", actor=admin)
-        batch = CodeBatch.objects.create(campaign=campaign, source=GrantSource.POOL, requested_count=args.codes)
-        codes: list[str] = []
-        bulk.codes_copy(
-            campaign_id=campaign.pk,
-            batch_id=batch.pk,
-            redemptions=1,
-            specs=[bulk.CodeSpec(None, None, 1, now - timedelta(minutes=5), now + timedelta(days=1))] * args.codes,
-            keep_plaintext=lambda chunk, _specs: codes.extend(chunk),
+        codes = bulk.pool_codes_write(
+            campaign=campaign,
+            count=args.codes,
+            valid_from=now - timedelta(minutes=5),
+            valid_until=now + timedelta(days=1),
         )
-        CodeBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.COMMITTED)
         code_ids = list(campaign.codes.order_by("pk").values_list("pk", flat=True)[:1000])
     from django.db import connections
 

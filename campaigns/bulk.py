@@ -4,7 +4,6 @@ memory stays flat and both cores work. Runs inside the caller's transaction."""
 
 from __future__ import annotations
 
-import os
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -13,7 +12,6 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.db import IntegrityError, connection
 from psycopg.copy import QueuedLibpqWriter
 
@@ -49,20 +47,9 @@ class CodeSpec:
     valid_until: datetime
 
 
-class CodeSealer:
-    """Digest and encrypted copy of codes, with the keys prepared once."""
-
-    def __init__(self) -> None:
-        self._aead = AESGCM(crypto._keys()[0])
-        self._context = f"code:{current_schema()}".encode()
-
-    def seal_many(self, canonicals: list[str]) -> list[bytes]:
-        nonces = os.urandom(12 * len(canonicals))
-        encrypt, context = self._aead.encrypt, self._context
-        return [
-            b"\x01\x00" + nonces[12 * i : 12 * i + 12] + encrypt(nonces[12 * i : 12 * i + 12], c.encode(), context)
-            for i, c in enumerate(canonicals)
-        ]
+def codes_seal(canonicals: list[str]) -> list[bytes]:
+    """The encrypted copies of codes, bound to the bank's schema."""
+    return crypto.encrypt_many([c.encode() for c in canonicals], context=f"code:{current_schema()}".encode())
 
 
 def raw_connection() -> Any:
@@ -71,10 +58,6 @@ def raw_connection() -> Any:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return connection.connection
-
-
-def code_digest(canonical: str) -> bytes:
-    return crypto.digest_bytes(canonical, purpose="code")
 
 
 def code_unseal(sealed: bytes) -> str:
@@ -98,18 +81,16 @@ def codes_copy(
     batch_id: int,
     redemptions: int,
     specs: Iterable[CodeSpec],
-    on_progress: Callable[[int], None] | None = None,
     keep_plaintext: Callable[[list[str], list[CodeSpec]], None] | None = None,
 ) -> int:
     """COPY one code per spec into the campaign's codes; returns how many were written."""
-    sealer = CodeSealer()
     written = 0
     raw = raw_connection()  # same transaction as the caller's
     sql = f"COPY campaigns_code ({', '.join(CODE_COLUMNS)}) FROM STDIN"
     with raw.cursor() as cursor, cursor.copy(sql, writer=QueuedLibpqWriter(cursor)) as copy:
         for chunk in _chunks(specs):
             canonicals = code_generate_many(len(chunk))
-            sealed = sealer.seal_many(canonicals)
+            sealed = codes_seal(canonicals)
             digests = crypto.digest_many(canonicals, purpose="code")
             lines = []
             # in digest order, consecutive rows land on neighbouring pages of the unique index
@@ -125,8 +106,6 @@ def codes_copy(
             if keep_plaintext is not None:
                 keep_plaintext(canonicals, chunk)
             written += len(chunk)
-            if on_progress is not None:
-                on_progress(written)
     return written
 
 
@@ -161,7 +140,6 @@ def codes_copy_parallel(
     transaction. The rows are invisible to look-ups until their batch is marked committed
     (`selectors.code_find` reads only committed batches); the caller does that afterwards, or
     deletes the batch's rows if this raises."""
-    sealer = CodeSealer()
     work: queue.Queue[bytes | None] = queue.Queue(maxsize=2 * writers)
     failures: list[BaseException] = []
     sql = f"COPY campaigns_code ({', '.join(CODE_COLUMNS)}) FROM STDIN"
@@ -188,7 +166,7 @@ def codes_copy_parallel(
             size = min(CHUNK, count - written)
             canonicals = code_generate_many(size)
             digests = crypto.digest_many(canonicals, purpose="code")
-            sealed = sealer.seal_many(canonicals)
+            sealed = codes_seal(canonicals)
             rows = sorted(zip(digests, sealed, canonicals, strict=True))
             work.put(
                 "".join(f"{prefix}\\\\x{d.hex()}\t\\\\x{s.hex()}\t{c[-4:]}{constant}" for d, s, c in rows).encode()
@@ -206,3 +184,21 @@ def codes_copy_parallel(
             raise IntegrityError(str(failures[0])) from failures[0]
         raise failures[0]
     return written
+
+
+def pool_codes_write(*, campaign: Any, count: int, valid_from: datetime, valid_until: datetime) -> list[str]:
+    """A small committed pool of offline codes written in the caller's transaction, returned in plain
+    text (demo data, benchmarks, tests). Large pools go through `services.code_batch_create`."""
+    from campaigns.models import BatchStatus, CodeBatch, GrantSource
+
+    batch = CodeBatch.objects.create(campaign=campaign, source=GrantSource.POOL, requested_count=count)
+    plaintext: list[str] = []
+    codes_copy(
+        campaign_id=campaign.pk,
+        batch_id=batch.pk,
+        redemptions=campaign.redemptions_per_code,
+        specs=[CodeSpec(None, None, 1, valid_from, valid_until)] * count,
+        keep_plaintext=lambda codes, _specs: plaintext.extend(codes),
+    )
+    CodeBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.COMMITTED, created_count=count)
+    return plaintext

@@ -44,11 +44,6 @@ def _check_symbol(body: str) -> str:
     return ALPHABET[total % 31]
 
 
-def code_generate() -> str:
-    """A new code in its canonical form (13 symbols, no separators)."""
-    return code_generate_many(1)[0]
-
-
 def code_generate_many(count: int) -> list[str]:
     """`count` new codes, vectorised: 60 random bits per code from the OS, cut into twelve 5-bit
     symbols, the weighted check computed for all codes at once."""

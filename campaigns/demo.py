@@ -9,7 +9,7 @@ from django.utils import timezone
 from accounts.models import User
 from campaigns import bulk
 from campaigns.codes import code_format
-from campaigns.models import BatchStatus, Campaign, CodeBatch, GrantSource
+from campaigns.models import Campaign, GrantSource
 from campaigns.services import campaign_create, campaign_set_items, campaign_transition, grant_create
 from tenants.models import Bank
 
@@ -76,16 +76,9 @@ def seed(bank: Bank) -> list[str]:
         )
         campaign_set_items(campaign=choose, bank=bank, product_ids=[p.product_id for p in others[:3]], actor=admin)
         campaign_transition(campaign=choose, bank=bank, action="launch", actor=admin)
-        batch = CodeBatch.objects.create(campaign=choose, source=GrantSource.POOL, requested_count=5)
-        pool: list[str] = []
-        bulk.codes_copy(
-            campaign_id=choose.pk,
-            batch_id=batch.pk,
-            redemptions=1,
-            specs=[bulk.CodeSpec(None, None, 1, now - timedelta(minutes=1), now + timedelta(days=30))] * 5,
-            keep_plaintext=lambda codes, _specs: pool.extend(codes),
+        pool = bulk.pool_codes_write(
+            campaign=choose, count=5, valid_from=now - timedelta(minutes=1), valid_until=now + timedelta(days=30)
         )
-        CodeBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.COMMITTED, created_count=5)
         lines.append(
             f"  {bank.name} demo: pool code {code_format(pool[0])} for any phone (分期好礼 三选二, "
             "one-time SMS code printed by the console SMS backend)"

@@ -9,6 +9,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import Campaign
+from campaigns.services import EDITABLE_FIELDS
 
 DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
@@ -20,32 +21,8 @@ class CampaignForm(forms.ModelForm):
 
     class Meta:
         model = Campaign
-        fields = [
-            "name",
-            "description",
-            "starts_at",
-            "ends_at",
-            "package_kind",
-            "choose_count",
-            "split_parts",
-            "split_interval_days",
-            "validity_kind",
-            "valid_until",
-            "valid_days",
-            "redemptions_per_code",
-            "budget_count",
-            "daily_cap",
-            "per_cardholder_limit",
-            "per_period_limit",
-            "limit_period",
-            "eligibility",
-            "duplicate_policy",
-            "requires_otp",
-            "restore_on_failure",
-            "sms_text",
-            "arrival_text",
-            "rules_text",
-        ]
+        # the service's editable fields; money is typed in yuan (`budget_yuan`), not fen
+        fields = [name for name in EDITABLE_FIELDS if name != "budget_fen"]
         widgets = {
             "starts_at": DATETIME_WIDGET,
             "ends_at": DATETIME_WIDGET,

@@ -110,10 +110,6 @@ class Campaign(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    @property
-    def is_editable(self) -> bool:
-        return self.status in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED, CampaignStatus.PAUSED)
-
 
 class CampaignItem(models.Model):
     """A right in the campaign's package, at the bank's price when it was added or launched."""

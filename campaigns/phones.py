@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import re
-
-from platform.crypto import digest_bytes, encrypt, mask_phone
+from platform.crypto import decrypt, digest_bytes, encrypt, mask_phone
+from platform.errors import ApplicationError
 from platform.tenancy import current_schema
-
-MOBILE = re.compile(r"^1[3-9]\d{9}$")
+from rights_catalog.accounts import account_validate
+from rights_catalog.models import AccountFormat
 
 
 def phone_normalize(raw: str) -> str | None:
-    """`+86 138-1234-5678` → `13812345678`; None when it is not a mainland mobile number."""
-    digits = re.sub(r"[\s\-()]", "", raw or "")
-    if digits.startswith("+86"):
-        digits = digits[3:]
-    elif digits.startswith("0086"):
-        digits = digits[4:]
-    return digits if MOBILE.match(digits) else None
+    """`+86 138-1234-5678` → `13812345678`; None when it is not a mainland mobile number (the
+    catalogue's mobile-account rule, the one rule for mainland numbers)."""
+    try:
+        return account_validate(account_format=AccountFormat.MOBILE, value=raw)
+    except ApplicationError:
+        return None
 
 
 def phone_digest(phone: str) -> bytes:
@@ -33,6 +31,4 @@ def phone_mask(phone: str) -> str:
 
 
 def phone_unseal(sealed: str) -> str:
-    from platform.crypto import decrypt
-
     return decrypt(sealed, context=f"phone:{current_schema()}")

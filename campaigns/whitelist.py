@@ -174,7 +174,7 @@ def _validate(job: WhitelistImport, campaign: Campaign) -> tuple[int, int, list[
         if campaign.duplicate_policy == DuplicatePolicy.ALLOW:
             continue
         key = int(phone)
-        if key in seen or phone_digest(phone) in existing:
+        if key in seen or (existing and phone_digest(phone) in existing):
             if campaign.duplicate_policy == DuplicatePolicy.REJECT:
                 first = seen.get(key)
                 error(row.number, _("手机号重复（与第 %(n)s 行）") % {"n": first} if first else _("手机号已在本活动中"))
@@ -287,7 +287,7 @@ def _import(job: WhitelistImport, campaign: Campaign, *, total: int) -> int:
             phone = phone_normalize(row.phone)
             assert phone is not None  # validated in pass 1
             if campaign.duplicate_policy != DuplicatePolicy.ALLOW:
-                if int(phone) in seen or phone_digest(phone) in existing:
+                if int(phone) in seen or (existing and phone_digest(phone) in existing):
                     skipped += 1
                     continue
                 seen.add(int(phone))

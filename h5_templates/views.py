@@ -19,7 +19,7 @@ from campaigns.phones import phone_digest, phone_normalize
 from fulfillment.models import Redemption
 from fulfillment.redemption import Choice, redemption_check, redemption_confirm
 from platform import ratelimit
-from platform.crypto import decrypt, encrypt
+from platform.crypto import decrypt, encrypt, mask_phone
 from platform.errors import ApplicationError
 from platform.tenancy import BankRequest, current_schema
 
@@ -110,14 +110,10 @@ def _otp_send(request: BankRequest, phone: str, code_id: int) -> HttpResponse | 
     try:
         otp_issue(phone=phone, purpose=f"redeem-{code_id}")
     except ApplicationError as error:
-        return render(request, "h5/verify.html", {"error": error.message, "phone_masked": _masked(phone)}, status=429)
+        return render(
+            request, "h5/verify.html", {"error": error.message, "phone_masked": mask_phone(phone)}, status=429
+        )
     return None
-
-
-def _masked(phone: str) -> str:
-    from platform.crypto import mask_phone
-
-    return mask_phone(phone)
 
 
 def verify(request: BankRequest) -> HttpResponse:
@@ -130,15 +126,18 @@ def verify(request: BankRequest) -> HttpResponse:
     if request.method == "POST":
         if request.POST.get("resend"):
             failure = _otp_send(request, phone, state["code_id"])
-            return failure or render(request, "h5/verify.html", {"phone_masked": _masked(phone), "sent": True})
+            return failure or render(request, "h5/verify.html", {"phone_masked": mask_phone(phone), "sent": True})
         if otp_verify(phone=phone, purpose=f"redeem-{state['code_id']}", code=request.POST.get("otp", "").strip()):
             state["verified"] = True
             _save(request, state)
             return redirect("h5:choose")
         return render(
-            request, "h5/verify.html", {"phone_masked": _masked(phone), "error": _("验证码不正确或已过期")}, status=400
+            request,
+            "h5/verify.html",
+            {"phone_masked": mask_phone(phone), "error": _("验证码不正确或已过期")},
+            status=400,
         )
-    return render(request, "h5/verify.html", {"phone_masked": _masked(phone)})
+    return render(request, "h5/verify.html", {"phone_masked": mask_phone(phone)})
 
 
 def _verified_state(request: BankRequest) -> dict[str, Any] | None:
@@ -218,37 +217,39 @@ def _needs_twice(product: Any) -> bool:
 
 
 def confirm(request: BankRequest) -> HttpResponse:
-    if request.method == "POST":
-        # a double tap or a back-button resubmit of a finished redemption: show that redemption
-        done = Redemption.objects.filter(submission_key=request.POST.get("submission_key", "") or "-").first()
-        if done is not None:
-            return redirect("h5:progress", token=done.access_token)
     state = _verified_state(request)
     if state is None or not state.get("choices"):
-        return redirect("h5:landing")
-    campaign = get_object_or_404(Campaign, pk=state["campaign_id"])
-    if request.method == "POST":
-        key = request.POST.get("submission_key", "")
-        if key != state.get("submission_key"):
-            return redirect("h5:confirm")
-        try:
-            redemption = redemption_confirm(
-                code_id=state["code_id"],
-                phone=_unseal(state["phone"]),
-                choices=[Choice(product_id=c["product_id"], account=c["account"]) for c in state["choices"]],
-                submission_key=key,
-                ip=client_ip(request),
-            )
-        except ApplicationError as error:
-            return render(
-                request,
-                "h5/confirm.html",
-                {"campaign": campaign, "rows": _rows(campaign, state), "error": error.message, "state": state},
-                status=error.status,
-            )
-        request.session.pop(SESSION_KEY, None)
-        return redirect("h5:progress", token=redemption.access_token)
-    return render(request, "h5/confirm.html", {"campaign": campaign, "rows": _rows(campaign, state), "state": state})
+        # a double tap or a back-button resubmit after the redemption finished (its state is gone)
+        done = None
+        if request.method == "POST":
+            done = Redemption.objects.filter(submission_key=request.POST.get("submission_key", "") or "-").first()
+        return redirect("h5:progress", token=done.access_token) if done else redirect("h5:landing")
+
+    def page(error: ApplicationError | None = None) -> HttpResponse:
+        campaign = get_object_or_404(Campaign, pk=state["campaign_id"])
+        context = {"campaign": campaign, "rows": _rows(campaign, state), "state": state}
+        if error is None:
+            return render(request, "h5/confirm.html", context)
+        return render(request, "h5/confirm.html", context | {"error": error.message}, status=error.status)
+
+    if request.method != "POST":
+        return page()
+    key = request.POST.get("submission_key", "")
+    if key != state.get("submission_key"):
+        return redirect("h5:confirm")
+    try:
+        # a repeat of this submission returns the redemption it already made
+        redemption = redemption_confirm(
+            code_id=state["code_id"],
+            phone=_unseal(state["phone"]),
+            choices=[Choice(product_id=c["product_id"], account=c["account"]) for c in state["choices"]],
+            submission_key=key,
+            ip=client_ip(request),
+        )
+    except ApplicationError as error:
+        return page(error)
+    request.session.pop(SESSION_KEY, None)
+    return redirect("h5:progress", token=redemption.access_token)
 
 
 def _rows(campaign: Campaign, state: dict[str, Any]) -> list[dict[str, Any]]:

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from billing.models import BillingAccount, Plan
 from billing.selectors import local_zone, month_start
-from tests.support.processes import ROOT, process_env, wait_for
+from tests.support.processes import ROOT, process_env, process_stop, wait_for
 
 # this suite's ports: the first free one of each range (another run of the suite may hold one)
 FAKE_STRIPE_PORTS = range(18301, 18320)
@@ -48,12 +48,7 @@ def _serve(command: list[str], health_url: str) -> Iterator[subprocess.Popen[byt
         wait_for(healthy, timeout=60)
         yield process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        process_stop(process)
 
 
 @pytest.fixture(scope="session")

@@ -12,9 +12,8 @@ from django_tenants.utils import schema_context
 
 from campaigns.codes import code_format
 from tenants.models import Bank
-from tests.campaigns.factories import launched_campaign
+from tests.campaigns.factories import launched_campaign, pool_codes
 from tests.conftest import BankUnderTest
-from tests.redemption.test_race import _pool_codes
 from tests.support.browser import chromium
 from tests.support.server import live_server
 from tests.support.sms import last_sms_params
@@ -50,7 +49,7 @@ def test_each_bank_cardholder_redeems_in_their_bank_colours(committed_db) -> Non
             arrival_text="请查收运营商短信",
         )
         with schema_context(test_bank.schema):
-            plan.append((test_bank, code_format(_pool_codes(campaign, 1)[0])))
+            plan.append((test_bank, code_format(pool_codes(campaign, 1)[0])))
     with live_server(port=PORT) as _base, chromium() as browser:
         for test_bank, code in plan:
             slug, phone = test_bank.bank.slug, f"1370000{test_bank.bank.pk:04d}"

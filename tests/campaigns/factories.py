@@ -9,6 +9,7 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from accounts.models import User
+from campaigns import bulk
 from campaigns.models import Campaign
 from campaigns.services import campaign_create, campaign_set_items, campaign_transition
 from tests.conftest import BankUnderTest
@@ -43,3 +44,11 @@ def launched_campaign(
         if launch:
             campaign = campaign_transition(campaign=campaign, bank=test_bank.bank, action="launch", actor=admin)
         return campaign
+
+
+def pool_codes(campaign: Campaign, count: int) -> list[str]:
+    """Committed offline codes of a campaign, usable now, in plain text."""
+    now = timezone.now()
+    return bulk.pool_codes_write(
+        campaign=campaign, count=count, valid_from=now - timedelta(minutes=1), valid_until=now + timedelta(days=1)
+    )

@@ -22,7 +22,7 @@ from campaigns.selectors import code_find
 from campaigns.services import code_batch_create
 from platform.errors import ApplicationError
 from tenants.models import Bank
-from tests.campaigns.factories import launched_campaign
+from tests.campaigns.factories import launched_campaign, pool_codes
 from tests.conftest import BankUnderTest, bank_client
 from tests.support.processes import celery_worker, wait_for
 
@@ -70,15 +70,7 @@ def test_codes_of_an_uncommitted_batch_cannot_be_found(bank_a: BankUnderTest) ->
 def test_only_an_admin_exports_and_the_archive_needs_the_password(bank_a: BankUnderTest) -> None:
     campaign = launched_campaign(bank_a)
     with schema_context(bank_a.schema):
-        batch = CodeBatch.objects.create(campaign=campaign, source=GrantSource.POOL, requested_count=5)
-        now = timezone.now()
-        bulk.codes_copy(
-            campaign_id=campaign.pk,
-            batch_id=batch.pk,
-            redemptions=1,
-            specs=[bulk.CodeSpec(None, None, 1, now, now + timedelta(days=1))] * 5,
-        )
-        CodeBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.COMMITTED)
+        pool_codes(campaign, 5)
         with pytest.raises(ApplicationError):
             code_export_request(campaign=campaign, actor=User.objects.get(username="operator"))
         export, password = code_export_request(campaign=campaign, actor=User.objects.get(username="admin"))

@@ -12,16 +12,15 @@ from django_tenants.utils import schema_context
 
 from campaigns.codes import code_format, code_generate_many
 from tenants.models import Bank
-from tests.campaigns.factories import launched_campaign
+from tests.campaigns.factories import launched_campaign, pool_codes
 from tests.conftest import BankUnderTest
-from tests.redemption.test_race import _pool_codes
 from tests.support.server import live_server
 
 
 def test_five_failures_lock_a_phone_even_for_the_right_code(bank_a: BankUnderTest) -> None:
     campaign = launched_campaign(bank_a)
     with schema_context(bank_a.schema):
-        real = code_format(_pool_codes(campaign, 1)[0])
+        real = code_format(pool_codes(campaign, 1)[0])
     phone = "13855556666"
     for guess in code_generate_many(5):
         response = Client(HTTP_HOST=bank_a.host, REMOTE_ADDR=f"10.9.0.{len(guess)}").post(
@@ -60,7 +59,7 @@ def test_the_lock_holds_across_server_processes(committed_db) -> None:  # type: 
     alpha = BankUnderTest(bank=Bank.objects.get(slug="alpha"), host="alpha.quanyi.localhost")
     campaign = launched_campaign(alpha, name=f"防刷 {uuid.uuid4().hex[:6]}", sku=f"GUESS-{uuid.uuid4().hex[:6]}")
     with schema_context(alpha.schema):
-        real = code_format(_pool_codes(campaign, 1)[0])
+        real = code_format(pool_codes(campaign, 1)[0])
     phone = "13877778888"
     statuses = []
     with live_server(port=18053, workers=3, threads=1) as base:

@@ -7,20 +7,17 @@ import random
 import re
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
 
 import pytest
 import requests
 from django.db import connection
-from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from campaigns import bulk
 from campaigns.codes import code_format
-from campaigns.models import BatchStatus, Campaign, Code, CodeBatch, CodeStatus, GrantSource
+from campaigns.models import Code, CodeStatus
 from fulfillment.models import FulfilmentOrder, Redemption
 from tenants.models import Bank
-from tests.campaigns.factories import launched_campaign
+from tests.campaigns.factories import launched_campaign, pool_codes
 from tests.conftest import BankUnderTest
 from tests.support.server import live_server
 
@@ -28,21 +25,6 @@ pytestmark = pytest.mark.slow
 PORT = 18052
 CLIENTS = 200
 CODES = 10
-
-
-def _pool_codes(campaign: Campaign, count: int) -> list[str]:
-    batch = CodeBatch.objects.create(campaign=campaign, source=GrantSource.POOL, requested_count=count)
-    plaintext: list[str] = []
-    now = timezone.now()
-    bulk.codes_copy(
-        campaign_id=campaign.pk,
-        batch_id=batch.pk,
-        redemptions=1,
-        specs=[bulk.CodeSpec(None, None, 1, now - timedelta(minutes=1), now + timedelta(days=1))] * count,
-        keep_plaintext=lambda codes, _specs: plaintext.extend(codes),
-    )
-    CodeBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.COMMITTED, created_count=count)
-    return plaintext
 
 
 def cardholder_flow(base: str, host: str, code: str, phone: str) -> str:
@@ -89,7 +71,7 @@ def test_two_hundred_cardholders_ten_codes(committed_db) -> None:  # type: ignor
         eligibility="whitelist",
     )
     with schema_context(alpha.schema):
-        codes = _pool_codes(campaign, CODES)
+        codes = pool_codes(campaign, CODES)
     phones = [f"139{random.randrange(10**8):08d}" for _i in range(CLIENTS)]
     jobs = [(code_format(codes[i % CODES]), phones[i]) for i in range(CLIENTS)]
     random.shuffle(jobs)

@@ -8,7 +8,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from tests.support.processes import ROOT, process_env, wait_for
+from tests.support.processes import ROOT, process_env, process_stop, wait_for
 
 
 def _answers(port: int) -> bool:
@@ -44,9 +44,4 @@ def live_server(
             raise RuntimeError(f"server exited with {process.returncode}")
         yield f"http://127.0.0.1:{port}"
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        process_stop(process, timeout=20)

@@ -18,7 +18,7 @@ import requests
 
 from fulfillment.simulator.server import DEFAULT_CREDENTIALS
 from fulfillment.suppliers import CallbackEvent, CallbackRejected, CallbackRequest
-from tests.support.processes import ROOT, process_env, wait_for
+from tests.support.processes import ROOT, process_env, process_stop, wait_for
 
 
 @dataclass
@@ -88,12 +88,7 @@ def supplier_simulator(
         wait_for(up, timeout=30, interval=0.1)
         yield handle
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        process_stop(process)
 
 
 def simulator_credentials(dialect: str) -> dict[str, str]:
