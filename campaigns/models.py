@@ -340,20 +340,6 @@ class WhitelistImport(models.Model):
         return self.file_name
 
 
-class CodeExport(models.Model):
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="exports")
-    status = models.CharField(max_length=10, choices=BatchStatus.choices, default=BatchStatus.PENDING)
-    row_count = models.PositiveIntegerField(default=0)
-    stored_path = models.CharField(max_length=300, blank=True)
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-    expires_at = models.DateTimeField()
-    downloaded_at = models.DateTimeField(null=True, blank=True)
-
-    def __str__(self) -> str:
-        return f"export {self.pk}"
-
-
 class IdempotencyRecord(models.Model):
     """The first answer to an API request with an `Idempotency-Key`, replayed for repeats."""
 

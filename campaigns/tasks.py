@@ -27,13 +27,6 @@ def whitelist_import_task(*, import_id: int) -> None:
     whitelist_import_run(import_id=import_id)
 
 
-@shared_task(name="campaigns.code_export", acks_late=True)
-def code_export_task(*, export_id: int) -> None:
-    from campaigns.exports import code_export_run
-
-    code_export_run(export_id=export_id)
-
-
 @shared_task(name="campaigns.tick")
 def campaigns_tick_task() -> None:
     from campaigns.services import campaigns_tick

@@ -8,8 +8,7 @@ from itertools import chain
 from typing import Any
 
 from django.contrib import messages
-from django.core.files.storage import default_storage
-from django.http import FileResponse, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -17,13 +16,15 @@ from django.views.decorators.http import require_POST
 from accounts.console import ALL_ROLES, MANAGERS, console_view
 from accounts.models import AuditEntry, Role, User
 from accounts.services import audit_record, staff_user_create, staff_user_set_active
-from campaigns import exports, services, whitelist
+from campaigns import services, whitelist
 from campaigns.forms import BranchQuotaForm, CampaignForm, CodeBatchForm, StaffUserForm, WhitelistForm
-from campaigns.models import Campaign, CampaignStatus, CodeExport
+from campaigns.models import Campaign, CampaignStatus
 from campaigns.progress import progress_get
 from campaigns.selectors import campaigns_for_console
 from platform.errors import ApplicationError
 from platform.tenancy import BankRequest
+from reports.exports import export_request
+from reports.models import Export
 
 
 @console_view()
@@ -98,7 +99,7 @@ def campaign_detail(request: BankRequest, campaign_id: int) -> HttpResponse:
         "imports": campaign.whitelist_imports.order_by("-created_at")[:10],
         "batch_form": CodeBatchForm(),
         "batches": campaign.code_batches.filter(source="pool").order_by("-created_at")[:10],
-        "exports": campaign.exports.order_by("-created_at")[:5],
+        "exports": Export.objects.filter(table="codes", params__campaign=campaign.pk)[:5],
         "events": campaign.events.order_by("-created_at")[:30],
         "value_per_grant": services.value_per_grant(campaign),
         "actions": [
@@ -196,28 +197,13 @@ def campaign_code_batch(request: BankRequest, campaign_id: int) -> HttpResponse:
 @require_POST
 @console_view(roles=[Role.ADMIN])
 def campaign_export(request: BankRequest, campaign_id: int) -> HttpResponse:
+    """The offline code pool in plain text: the reports export of table `codes` (encrypted ZIP)."""
     campaign = get_object_or_404(Campaign, pk=campaign_id)
-    _export, password = exports.code_export_request(campaign=campaign, actor=request.user)
+    _export, password = export_request(actor=request.user, table="codes", campaign=campaign, request=request)
     messages.warning(
         request, _("导出文件的解压密码（只显示这一次，请妥善保存）：%(password)s") % {"password": password}
     )
     return redirect("console:campaign_detail", campaign_id=campaign.pk)
-
-
-@console_view(roles=[Role.ADMIN])
-def export_link(request: BankRequest, export_id: int) -> HttpResponse:
-    export = get_object_or_404(CodeExport, pk=export_id)
-    return redirect(f"/console/exports/download/?token={exports.export_link_token(export)}")
-
-
-@console_view(roles=[Role.ADMIN])
-def export_download(request: BankRequest) -> FileResponse:
-    export = exports.export_for_download(token=request.GET.get("token", ""), actor=request.user)
-    return FileResponse(
-        default_storage.open(export.stored_path, "rb"),
-        as_attachment=True,
-        filename=f"campaign-{export.campaign_id}-codes.zip",
-    )
 
 
 @console_view()

@@ -331,3 +331,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- reports (issue #9): dashboards' rollups and exports in every bank schema (decision 0500) ---
+TENANT_APPS.append("reports")
+INSTALLED_APPS.append("reports")
+# fold new event/state rows into the rollups (each active bank, every minute)
+CELERY_BEAT_SCHEDULE["reports-fold"] = {"task": "reports.fold", "schedule": 60.0, "options": {"queue": "queries"}}
+CELERY_TASK_ROUTES["reports.export"] = {"queue": "bulk"}

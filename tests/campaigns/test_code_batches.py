@@ -16,11 +16,11 @@ from django_tenants.utils import schema_context
 from accounts.models import User
 from campaigns import bulk
 from campaigns.codes import code_format, code_normalize
-from campaigns.exports import code_export_request, code_export_run, export_link_token
 from campaigns.models import BatchStatus, Code, CodeBatch, GrantSource
 from campaigns.selectors import code_find
 from campaigns.services import code_batch_create
 from platform.errors import ApplicationError
+from reports.exports import export_link_token, export_request, export_run
 from tenants.models import Bank
 from tests.campaigns.factories import launched_campaign, pool_codes
 from tests.conftest import BankUnderTest, bank_client
@@ -72,10 +72,12 @@ def test_only_an_admin_exports_and_the_archive_needs_the_password(bank_a: BankUn
     with schema_context(bank_a.schema):
         pool_codes(campaign, 5)
         with pytest.raises(ApplicationError):
-            code_export_request(campaign=campaign, actor=User.objects.get(username="operator"))
-        export, password = code_export_request(campaign=campaign, actor=User.objects.get(username="admin"))
-        export = code_export_run(export_id=export.pk)
-        token = export_link_token(export)
+            export_request(table="codes", campaign=campaign, actor=User.objects.get(username="operator"))
+        admin_user = User.objects.get(username="admin")
+        export, password = export_request(table="codes", campaign=campaign, actor=admin_user)
+        assert password is not None
+        export = export_run(export_id=export.pk)
+        token = export_link_token(export=export, actor=admin_user)
     archive = pyzipper.AESZipFile(io.BytesIO(default_storage.open(export.stored_path).read()))
     with pytest.raises(RuntimeError):
         archive.read(archive.namelist()[0])  # no password, no codes
@@ -83,18 +85,19 @@ def test_only_an_admin_exports_and_the_archive_needs_the_password(bank_a: BankUn
     lines = archive.read(archive.namelist()[0]).decode("utf-8-sig").splitlines()
     assert len(lines) == 6 and all(code_normalize(line.split(",")[0]) for line in lines[1:])
     admin = bank_client(bank_a, login="admin")
-    assert admin.get(f"/console/exports/download/?token={token}").status_code == 200
+    assert admin.get(f"/console/reports/exports/download/?token={token}").status_code == 200
     operator = bank_client(bank_a, login="operator")
-    assert operator.get(f"/console/exports/download/?token={token}").status_code == 403
-    assert admin.get(f"/console/exports/download/?token={token}x").status_code == 403
+    assert operator.get(f"/console/reports/exports/download/?token={token}").status_code == 403
+    assert admin.get(f"/console/reports/exports/download/?token={token}x").status_code == 403
 
 
 def test_an_export_link_of_one_bank_is_worthless_on_another(bank_a: BankUnderTest, bank_b: BankUnderTest) -> None:
     campaign = launched_campaign(bank_a)
     with schema_context(bank_a.schema):
-        export, _password = code_export_request(campaign=campaign, actor=User.objects.get(username="admin"))
-        export = code_export_run(export_id=export.pk)
-        token = export_link_token(export)
-    response = bank_client(bank_b, login="admin").get(f"/console/exports/download/?token={token}")
+        admin_user = User.objects.get(username="admin")
+        export, _password = export_request(table="codes", campaign=campaign, actor=admin_user)
+        export = export_run(export_id=export.pk)
+        token = export_link_token(export=export, actor=admin_user)
+    response = bank_client(bank_b, login="admin").get(f"/console/reports/exports/download/?token={token}")
     assert response.status_code == 403
-    assert Client(HTTP_HOST=bank_b.host).get(f"/console/exports/download/?token={token}").status_code == 302
+    assert Client(HTTP_HOST=bank_b.host).get(f"/console/reports/exports/download/?token={token}").status_code == 302
