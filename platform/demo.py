@@ -50,9 +50,10 @@ DEMO_SEEDERS: list[str] = [
     "billing.demo.seed_bank",
     "messaging.demo.demo_seed",
     "fulfillment.demo.demo_seed",
+    "reports.demo.seed",
 ]
 # dotted paths of functions `seed() -> list[str]` run in the public schema first
-PUBLIC_DEMO_SEEDERS: list[str] = ["rights_catalog.demo.seed", "billing.demo.seed_plans"]
+PUBLIC_DEMO_SEEDERS: list[str] = ["rights_catalog.demo.seed", "billing.demo.seed_plans", "reports.demo.seed_public"]
 
 
 def demo_seed() -> dict[str, Any]:

@@ -17,5 +17,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("billing/", include("billing.urls_public")),
     path("fulfilment/", include("fulfillment.urls_public")),
+    path("operations/", include("reports.views_platform")),
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
 ]

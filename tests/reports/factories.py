@@ -41,9 +41,9 @@ def order_move(order: FulfilmentOrder, to: str, kind: str) -> None:
     OrderEvent.objects.create(order=order, kind=kind, from_status=before, to_status=to)
 
 
-def story_grants(bank: BankUnderTest, *, sku: str, branches: list[str] | None = None) -> Story:
+def story_grants(bank: BankUnderTest, *, sku: str, name: str = "首刷礼", branches: list[str] | None = None) -> Story:
     """Call in the bank's schema: grants (one a day earlier), their texts sent, some receipted."""
-    campaign = launched_campaign(bank, sku=sku, budget_fen=2900 * 100, budget_count=100)
+    campaign = launched_campaign(bank, sku=sku, name=name, budget_fen=2900 * 100, budget_count=100)
     story = Story(campaign=campaign)
     for index, branch in enumerate(branches or BRANCHES):
         phone = f"139{uuid.uuid4().int % 10**8:08d}"
@@ -55,9 +55,7 @@ def story_grants(bank: BankUnderTest, *, sku: str, branches: list[str] | None = 
         story.phones[result.grant.pk] = phone
         if index == 0:
             Grant.objects.filter(pk=result.grant.pk).update(created_at=timezone.now() - timedelta(days=1))
-    messages = list(
-        SmsMessage.objects.filter(campaign_ref=str(campaign.pk), kind="code_delivery").order_by("pk")
-    )
+    messages = list(SmsMessage.objects.filter(campaign_ref=str(campaign.pk), kind="code_delivery").order_by("pk"))
     sms_send(message_ids=[m.pk for m in messages])
     sent = list(SmsMessage.objects.filter(pk__in=[m.pk for m in messages], status=SmsStatus.SENT).order_by("pk"))
     receipts = [

@@ -81,7 +81,9 @@ def test_dashboard_numbers_equal_raw_counts_with_mixed_outcomes(bank_a: BankUnde
             assert {key: scoped[key] for key in raw} == raw_totals(campaign, branch=branch), branch
         # per day: the day each grant / redemption was made (bank time)
         by_day = {row["day"]: row for row in selectors.campaign_by_day(campaign=campaign, scope=selectors.Scope())}
-        grants_by_day = Counter(timezone.localtime(g.created_at).date() for g in Grant.objects.filter(campaign=campaign))
+        grants_by_day = Counter(
+            timezone.localtime(g.created_at).date() for g in Grant.objects.filter(campaign=campaign)
+        )
         redeemed_by_day = Counter(
             timezone.localtime(r.created_at).date() for r in Redemption.objects.filter(campaign=campaign)
         )
