@@ -142,7 +142,7 @@ def _yuan(fen: int) -> str:
 
 
 _METRIC_HEADER = [
-    ("granted", gettext_lazy("发放")),
+    ("granted", gettext_lazy("已发放")),
     ("sms_sent", gettext_lazy("短信已发")),
     ("sms_delivered", gettext_lazy("短信送达")),
     ("h5_opened", gettext_lazy("打开 H5")),

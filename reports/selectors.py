@@ -116,7 +116,7 @@ def campaign_by_branch(*, campaign: Campaign, scope: Scope) -> list[dict[str, An
 def funnel(totals: dict[str, Any]) -> list[dict[str, Any]]:
     """From grant to arrival, each step with its share of the first."""
     steps = [
-        ("granted", _("发放")),
+        ("granted", _("已发放")),
         ("sms_sent", _("短信已发")),
         ("sms_delivered", _("短信送达")),
         ("h5_opened", _("打开 H5")),

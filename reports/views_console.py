@@ -60,7 +60,7 @@ def overview(request: BankRequest) -> HttpResponse:
         "trend_chart": charts.columns(
             labels,
             [
-                (_("发放"), [r["granted"] for r in trend]),
+                (_("已发放"), [r["granted"] for r in trend]),
                 (_("兑换"), [r["redeemed"] for r in trend]),
                 (_("到账"), [r["fulfilled"] for r in trend]),
             ],
@@ -107,7 +107,7 @@ def campaign_dashboard(request: BankRequest, campaign_id: int) -> HttpResponse:
         "day_chart": charts.columns(
             labels,
             [
-                (_("发放"), [r["granted"] for r in days]),
+                (_("已发放"), [r["granted"] for r in days]),
                 (_("兑换"), [r["redeemed"] for r in days]),
                 (_("到账"), [r["fulfilled"] for r in days]),
                 (_("失败"), [r["failed"] for r in days]),

@@ -108,3 +108,18 @@ def test_dashboard_numbers_equal_raw_counts_with_mixed_outcomes(bank_a: BankUnde
 def _rollup_sums(campaign: Campaign) -> dict[str, Any]:
     metrics = ("granted", "sms_sent", "h5_opened", "redeemed", "fulfilled", "failed", "spent_fen")
     return dict(CampaignRollup.objects.filter(campaign_id=campaign.pk).aggregate(**{k: Sum(k) for k in metrics}))
+
+
+def test_dashboard_in_english_when_chosen(bank_a: BankUnderTest) -> None:
+    from django.conf import settings
+
+    with schema_context(bank_a.schema):
+        story = story_grants(bank_a, sku="RPT-EN", branches=["BR01", "BR02"])
+        fold_run()
+    client = bank_client(bank_a, login="admin")
+    url = f"/console/reports/campaigns/{story.campaign.pk}/"
+    assert "转化漏斗：从发放到到账" in client.get(url).content.decode()  # Chinese by default
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    html = client.get(url).content.decode()
+    assert "Funnel: from grant to arrival" in html and ">Reports</a>" in html
+    assert page_figures(html)["granted"] == "2"
