@@ -2,10 +2,11 @@
 workers to the supplier simulator over HTTP at 50 ms supplier latency, with the same run's baseline
 of bare Celery no-op tasks on the same workers.
 
-Each order is the real path: the redemption and its order committed (in bursts of `--burst`, like
-concurrent H5 confirms), `orders_start` on commit, the `fulfillment.order_submit` task (attempt row
-committed as `submitting`, the signed supplier request, the answer recorded under the order's row
-lock), success, the arrival SMS queued in the outbox and the usage recorded for billing. The
+Each order is the real path: the redemption and its order committed (one transaction per
+redemption, as H5 confirms commit; `--burst` commits several together), `orders_start` on commit,
+the engine's collector and drain tasks (attempt rows committed as `submitting`, the signed supplier
+requests sent side by side, the answers recorded under the orders' row locks), success, the arrival
+SMS queued in the outbox, the usage recorded for billing and the bank's webhooks recorded. The
 simulator answers direct top-ups synchronously (`processing_ms` 0, as most 直充 APIs do for
 in-stock products); `--processing-ms` makes them asynchronous (then a status query finishes them).
 
@@ -80,7 +81,7 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=16)
-    parser.add_argument("--burst", type=int, default=20, help="redemptions committed together")
+    parser.add_argument("--burst", type=int, default=1, help="redemptions committed together")
     parser.add_argument("--latency-ms", type=int, default=50)
     parser.add_argument("--processing-ms", type=int, default=0)
     parser.add_argument("--baseline", type=int, default=0, help="no-op tasks for the baseline (default N)")

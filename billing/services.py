@@ -33,6 +33,7 @@ from billing.models import (
     UsageRecord,
 )
 from billing.selectors import credit_available, month_start, next_month
+from platform.bulk import rows_insert_new
 from platform.errors import ApplicationError
 from tenants.models import Bank
 from tenants.services import bank_suspend
@@ -133,11 +134,13 @@ def _identifier(bank: Bank, order_ref: str, kind: str) -> str:
     return base if len(base) <= 90 else "qy:" + hashlib.sha256(base.encode()).hexdigest()[:60]
 
 
-def _open_period(*, bank: Bank, occurred_at: datetime) -> date:
+def _open_period(*, bank: Bank, occurred_at: datetime, closed: set[date] | None = None) -> date:
     """The statement month a usage row belongs to: its own month, unless that month's final
-    statement was already issued (then the first month still open), so issued numbers never move."""
+    statement was already issued (then the first month still open), so issued numbers never move.
+    `closed` (the bank's months with a final statement) saves the look-up when it is known."""
+    if closed is None:
+        closed = set(Statement.objects.filter(bank=bank, data__final=True).values_list("month", flat=True))
     period = month_start(occurred_at)
-    closed = set(Statement.objects.filter(bank=bank, data__final=True).values_list("month", flat=True))
     while period in closed:
         period = next_month(period)
     return period
@@ -152,6 +155,19 @@ def _validate_usage(*, order_ref: str, price_fen: int, occurred_at: datetime) ->
         raise ApplicationError("billing.naive_time", _("发生时间须带时区"))
 
 
+@dataclass(frozen=True)
+class OrderUsage:
+    """One fulfilled order as the billing layer sees it."""
+
+    order_ref: str
+    campaign_ref: str
+    campaign_name: str
+    product_sku: str
+    product_name: str
+    price_fen: int
+    occurred_at: datetime
+
+
 def usage_record_order_succeeded(
     *,
     bank: Bank,
@@ -163,35 +179,44 @@ def usage_record_order_succeeded(
     price_fen: int,
     occurred_at: datetime,
 ) -> UsageRecord:
-    """Record one fulfilled order as usage (fee per right + `price_fen` passed through).
+    """Record one fulfilled order as usage and return its row (see `usage_record_orders_succeeded`)."""
+    usage = OrderUsage(order_ref, campaign_ref, campaign_name, product_sku, product_name, price_fen, occurred_at)
+    usage_record_orders_succeeded(bank=bank, usages=[usage])
+    return UsageRecord.objects.get(bank=bank, order_ref=order_ref, kind=UsageKind.CHARGE)
 
-    Idempotent on (bank, order_ref): a second call returns the first row unchanged. Call it from
-    the order's success transition (inside its transaction: the row commits with the order)."""
-    _validate_usage(order_ref=order_ref, price_fen=price_fen, occurred_at=occurred_at)
-    existing = UsageRecord.objects.filter(bank=bank, order_ref=order_ref, kind=UsageKind.CHARGE).first()
-    if existing is not None:
-        return existing
+
+def usage_record_orders_succeeded(*, bank: Bank, usages: list[OrderUsage]) -> int:
+    """Record fulfilled orders as usage (fee per right + `price_fen` passed through), in a few
+    statements whatever their number; returns how many rows were new.
+
+    Idempotent on (bank, order_ref): an order already recorded is left as it is. Call it from the
+    orders' success transition (inside its transaction: the rows commit with the orders)."""
+    for usage in usages:
+        _validate_usage(order_ref=usage.order_ref, price_fen=usage.price_fen, occurred_at=usage.occurred_at)
+    if not usages:
+        return 0
     account = BillingAccount.objects.select_related("plan").filter(bank=bank).first()
     fee_fen = account.plan.fee_per_right_fen if account is not None else 0
-    try:
-        with transaction.atomic():
-            return UsageRecord.objects.create(
-                bank=bank,
-                kind=UsageKind.CHARGE,
-                order_ref=order_ref,
-                campaign_ref=campaign_ref[:64],
-                campaign_name=campaign_name[:200],
-                product_sku=product_sku[:64],
-                product_name=product_name[:200],
-                rights=1,
-                price_fen=price_fen,
-                fee_fen=fee_fen,
-                occurred_at=occurred_at,
-                period=_open_period(bank=bank, occurred_at=occurred_at),
-                identifier=_identifier(bank, order_ref, UsageKind.CHARGE),
-            )
-    except IntegrityError:  # a concurrent call recorded it first
-        return UsageRecord.objects.get(bank=bank, order_ref=order_ref, kind=UsageKind.CHARGE)
+    closed = set(Statement.objects.filter(bank=bank, data__final=True).values_list("month", flat=True))
+    rows = [
+        UsageRecord(
+            bank=bank,
+            kind=UsageKind.CHARGE,
+            order_ref=usage.order_ref,
+            campaign_ref=usage.campaign_ref[:64],
+            campaign_name=usage.campaign_name[:200],
+            product_sku=usage.product_sku[:64],
+            product_name=usage.product_name[:200],
+            rights=1,
+            price_fen=usage.price_fen,
+            fee_fen=fee_fen,
+            occurred_at=usage.occurred_at,
+            period=_open_period(bank=bank, occurred_at=usage.occurred_at, closed=closed),
+            identifier=_identifier(bank, usage.order_ref, UsageKind.CHARGE),
+        )
+        for usage in usages
+    ]
+    return len(rows_insert_new(UsageRecord, rows, key="identifier"))
 
 
 def usage_record_order_reversed(*, bank: Bank, order_ref: str, occurred_at: datetime) -> UsageRecord | None:

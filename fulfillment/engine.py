@@ -26,6 +26,9 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -48,12 +51,16 @@ from fulfillment.suppliers import (
     OrderState,
     Rejected,
     SubmitRequest,
+    SubmitResult,
+    SupplierAdapter,
     Unknown,
     adapter_for,
 )
 from fulfillment.suppliers import OrderStatus as SupplierStatus
+from platform.bulk import rows_update
 from platform.crypto import decrypt, encrypt
 from platform.errors import ApplicationError
+from platform.redis import get_redis
 from platform.tenancy import current_schema
 from rights_catalog.selectors import product_offers
 
@@ -100,25 +107,45 @@ def _event(
     )
 
 
+ORDER_FIELDS = ("status", "finished_at", "next_check_at", "attempt_count", "card_secret_encrypted", "updated_at")
+Move = tuple[FulfilmentOrder, FulfilmentAttempt | None, dict[str, Any]]
+
+
 def _move(order: FulfilmentOrder, to: str, kind: str, *, attempt: FulfilmentAttempt | None = None, **data: Any) -> None:
     """Change the order's status and write its event row (caller holds the row lock)."""
-    before = order.status
-    order.status = to
-    if to in TERMINAL:
-        order.finished_at = timezone.now()
-    order.save(
-        update_fields=["status", "finished_at", "next_check_at", "attempt_count", "card_secret_encrypted", "updated_at"]
-    )
-    _event(order, kind, from_status=before, attempt=attempt, **data)
+    _move_many([(order, attempt, data)], to, kind)
+
+
+def _move_many(moves: list[Move], to: str, kind: str) -> None:
+    """Move every order to `to` with one event row each, in two statements (caller holds the locks)."""
+    now = timezone.now()
+    events = []
+    for order, attempt, data in moves:
+        events.append(
+            OrderEvent(order=order, attempt=attempt, kind=kind, from_status=order.status, to_status=to, data=data)
+        )
+        order.status = to
+        order.updated_at = now
+        if to in TERMINAL:
+            order.finished_at = now
+    rows_update([order for order, _attempt, _data in moves], ORDER_FIELDS)
+    OrderEvent.objects.bulk_create(events)
 
 
 def _lock(order_id: int) -> FulfilmentOrder | None:
     """The order under its row lock (only its own row: never the campaign's, which all orders share)."""
-    return (
+    orders = _lock_many([order_id])
+    return orders[0] if orders else None
+
+
+def _lock_many(order_ids: list[int]) -> list[FulfilmentOrder]:
+    """The orders under their row locks, taken in id order (two batches never wait on each other in a
+    cycle)."""
+    return list(
         FulfilmentOrder.objects.select_for_update(of=("self",))
         .select_related("product", "campaign", "redemption")
-        .filter(pk=order_id)
-        .first()
+        .filter(pk__in=order_ids)
+        .order_by("pk")
     )
 
 
@@ -158,16 +185,19 @@ def _schedule_query(order: FulfilmentOrder, attempt: FulfilmentAttempt, due: dat
 
         order_query_task.apply_async(kwargs={"order_id": order_id}, queue="queries", countdown=countdown)
 
-    transaction.on_commit(send)
+    transaction.on_commit(send, robust=True)  # a lost message: the sweeper
 
 
 def _send_submit(order_id: int, *, countdown: float = 0) -> None:
     def send() -> None:
+        if countdown <= 0:
+            orders_submit_soon(order_ids=[order_id])
+            return
         from fulfillment.tasks import order_submit_task
 
         order_submit_task.apply_async(kwargs={"order_id": order_id}, queue="fulfilment", countdown=countdown)
 
-    transaction.on_commit(send)
+    transaction.on_commit(send, robust=True)  # a lost message: the sweeper
 
 
 def _stale_submission_s(attempt: FulfilmentAttempt) -> float:
@@ -178,48 +208,60 @@ def _stale_submission_s(attempt: FulfilmentAttempt) -> float:
 # --- transitions ----------------------------------------------------------------------------
 
 
-def order_attempt_open(*, order: FulfilmentOrder) -> FulfilmentAttempt | None:
-    """created → submitting: a new attempt at the best offer not tried yet; none left → failed."""
-    tried: set[int] = set()
-    if order.attempt_count:
-        if order.attempts.filter(status__in=OPEN_ATTEMPT).exists():  # type: ignore[attr-defined]
-            raise ApplicationError("fulfil.attempt_open", "an attempt is still open")  # never two at once
-        # a manual retry starts the offers afresh: suppliers tried before it may be tried again
-        floor = (
-            OrderEvent.objects.filter(order=order, kind="manual_retry")
-            .order_by("-id")
-            .values_list("data__after_attempt", flat=True)
-            .first()
-        ) or 0
-        tried = set(
-            order.attempts.filter(number__gt=floor).values_list("supplier_id", flat=True)  # type: ignore[attr-defined]
+def _suppliers_tried(order: FulfilmentOrder) -> set[int]:
+    """The suppliers an order must not go back to: every one tried since the last manual retry (a
+    manual retry starts the offers afresh). Refuses while an attempt is still open."""
+    if not order.attempt_count:
+        return set()
+    if order.attempts.filter(status__in=OPEN_ATTEMPT).exists():  # type: ignore[attr-defined]
+        raise ApplicationError("fulfil.attempt_open", "an attempt is still open")  # never two at once
+    floor = (
+        OrderEvent.objects.filter(order=order, kind="manual_retry")
+        .order_by("-id")
+        .values_list("data__after_attempt", flat=True)
+        .first()
+    ) or 0
+    return set(order.attempts.filter(number__gt=floor).values_list("supplier_id", flat=True))  # type: ignore[attr-defined]
+
+
+def orders_attempt_open(*, orders: list[FulfilmentOrder]) -> list[FulfilmentAttempt]:
+    """created → submitting, for each order: a new attempt at the best offer it has not tried yet;
+    an order with none left → failed. Returns the attempts opened (a few statements for all)."""
+    offers: dict[int, list[Any]] = {}
+    attempts: list[FulfilmentAttempt] = []
+    exhausted: list[FulfilmentOrder] = []
+    for order in orders:
+        tried = _suppliers_tried(order)
+        if order.product_id not in offers:
+            offers[order.product_id] = product_offers(product=order.product)
+        offer = next((o for o in offers[order.product_id] if o.supplier_id not in tried), None)
+        if offer is None:
+            exhausted.append(order)
+            continue
+        number = order.attempt_count + 1
+        attempts.append(
+            FulfilmentAttempt(
+                order=order,
+                number=number,
+                order_number=_order_number(order, number),
+                supplier=offer.supplier,
+                offer=offer,
+                supplier_sku=offer.supplier_sku,
+                cost_fen=offer.cost_fen,
+                status=AttemptStatus.SUBMITTING,
+            )
         )
-    offer = next((o for o in product_offers(product=order.product) if o.supplier_id not in tried), None)
-    if offer is None:
+        order.attempt_count = number
+        order.next_check_at = None
+    if attempts:
+        FulfilmentAttempt.objects.bulk_create(attempts)
+        moves: list[Move] = [
+            (a.order, a, {"supplier": a.supplier.code, "order_number": a.order_number}) for a in attempts
+        ]
+        _move_many(moves, OrderStatus.SUBMITTING, "attempt_opened")
+    for order in exhausted:
         order_fail(order=order, reason="no_offer_left")
-        return None
-    number = order.attempt_count + 1
-    attempt = FulfilmentAttempt.objects.create(
-        order=order,
-        number=number,
-        order_number=_order_number(order, number),
-        supplier=offer.supplier,
-        offer=offer,
-        supplier_sku=offer.supplier_sku,
-        cost_fen=offer.cost_fen,
-        status=AttemptStatus.SUBMITTING,
-    )
-    order.attempt_count = number
-    order.next_check_at = None
-    _move(
-        order,
-        OrderStatus.SUBMITTING,
-        "attempt_opened",
-        attempt=attempt,
-        supplier=offer.supplier.code,
-        order_number=attempt.order_number,
-    )
-    return attempt
+    return attempts
 
 
 def attempt_accepted(*, order: FulfilmentOrder, attempt: FulfilmentAttempt, supplier_order_id: str) -> None:
@@ -256,44 +298,64 @@ def order_querying(*, order: FulfilmentOrder, attempt: FulfilmentAttempt) -> Non
         _move(order, OrderStatus.QUERYING, "querying", attempt=attempt)
 
 
+Success = tuple[FulfilmentOrder, FulfilmentAttempt, SupplierStatus | Accepted]
+
+
 def attempt_succeeded(
     *, order: FulfilmentOrder, attempt: FulfilmentAttempt, status: SupplierStatus | Accepted, source: str
 ) -> None:
-    """→ succeeded: the right arrived. Card secrets stored encrypted; arrival SMS; usage billed."""
-    if attempt.status == AttemptStatus.SUCCEEDED:
-        return  # a repeated final state: nothing twice
-    if attempt.status == AttemptStatus.FAILED or order.status in TERMINAL:
-        # a success after we believed the attempt failed (or after another attempt succeeded): a human decides
-        _event(
-            order,
-            "attempt_conflict",
-            from_status=order.status,
-            attempt=attempt,
-            source=source,
-            attempt_was=attempt.status,
-        )
+    """→ succeeded (see `attempts_succeeded`)."""
+    attempts_succeeded(successes=[(order, attempt, status)], source=source)
+
+
+def attempts_succeeded(*, successes: list[Success], source: str) -> None:
+    """→ succeeded: the rights arrived. Card secrets stored encrypted; arrival SMS; usage billed; the
+    bank notified — in a few statements for the whole list (caller holds the orders' locks)."""
+    moves: list[Move] = []
+    for order, attempt, status in successes:
+        if attempt.status == AttemptStatus.SUCCEEDED:
+            continue  # a repeated final state: nothing twice
+        if attempt.status == AttemptStatus.FAILED or order.status in TERMINAL:
+            # a success after we believed the attempt failed (or after another attempt succeeded): a human decides
+            _event(
+                order,
+                "attempt_conflict",
+                from_status=order.status,
+                attempt=attempt,
+                source=source,
+                attempt_was=attempt.status,
+            )
+            attempt.status = AttemptStatus.SUCCEEDED
+            attempt.save(update_fields=["status"])
+            if order.status != OrderStatus.MANUAL_REVIEW:
+                order_manual_review(order=order, reason="late_success_conflict")
+            continue
         attempt.status = AttemptStatus.SUCCEEDED
-        attempt.save(update_fields=["status"])
-        if order.status != OrderStatus.MANUAL_REVIEW:
-            order_manual_review(order=order, reason="late_success_conflict")
+        attempt.resolved_at = timezone.now()
+        if getattr(status, "supplier_order_id", ""):
+            attempt.supplier_order_id = status.supplier_order_id
+        attempt.submitted_at = attempt.submitted_at or attempt.resolved_at
+        cards = [
+            f"卡号 {c.number} 密码 {c.pin}" + (f" 有效期 {c.expires}" if c.expires else "") for c in status.card_secrets
+        ]
+        if cards:  # shown on the progress page as is (h5_templates decrypts with the same context)
+            order.card_secret_encrypted = encrypt("\n".join(cards), context=_card_context())
+        order.next_check_at = None
+        moves.append((order, attempt, {"source": source, "cards": len(cards)}))
+    if not moves:
         return
-    attempt.status = AttemptStatus.SUCCEEDED
-    attempt.resolved_at = timezone.now()
-    if getattr(status, "supplier_order_id", ""):
-        attempt.supplier_order_id = status.supplier_order_id
-    attempt.submitted_at = attempt.submitted_at or attempt.resolved_at
-    attempt.save(update_fields=["status", "resolved_at", "supplier_order_id", "submitted_at"])
-    cards = [
-        f"卡号 {c.number} 密码 {c.pin}" + (f" 有效期 {c.expires}" if c.expires else "") for c in status.card_secrets
-    ]
-    if cards:  # shown on the progress page as is (h5_templates decrypts with the same context)
-        order.card_secret_encrypted = encrypt("\n".join(cards), context=_card_context())
-    order.next_check_at = None
-    _move(order, OrderStatus.SUCCEEDED, "succeeded", attempt=attempt, source=source, cards=len(cards))
-    _redemption_refresh(order.redemption_id)
-    _notify_arrival(order)
-    _bill_success(order)
-    _webhook_order(order, "order.succeeded")
+    done = [attempt for _o, attempt, _d in moves if attempt is not None]
+    rows_update(done, ("status", "resolved_at", "supplier_order_id", "submitted_at"))
+    _move_many(moves, OrderStatus.SUCCEEDED, "succeeded")
+    _succeeded_effects([order for order, _a, _d in moves])
+
+
+def _succeeded_effects(orders: list[FulfilmentOrder]) -> None:
+    """What follows a success: the redemption's status, the arrival SMS, usage for billing, the bank's webhook."""
+    _redemptions_refresh({order.redemption_id for order in orders})
+    _notify_arrival(orders)
+    _bill_success(orders)
+    _webhook_orders(orders, "order.succeeded")
 
 
 def attempt_failed(*, order: FulfilmentOrder, attempt: FulfilmentAttempt, code: str, reason: str, source: str) -> None:
@@ -322,9 +384,9 @@ def order_fail(*, order: FulfilmentOrder, reason: str) -> None:
     from fulfillment.restore import order_restore
 
     order_restore(order=order)
-    _redemption_refresh(order.redemption_id)
-    _notify_failure(order)
-    _webhook_order(order, "order.failed")
+    _redemptions_refresh({order.redemption_id})
+    _notify_failure([order])
+    _webhook_orders([order], "order.failed")
 
 
 def order_manual_review(*, order: FulfilmentOrder, reason: str) -> None:
@@ -336,63 +398,212 @@ def order_manual_review(*, order: FulfilmentOrder, reason: str) -> None:
 # --- the steps the tasks run --------------------------------------------------------------------
 
 
+@dataclass
+class _Submission:
+    """One attempt on its way to its supplier (built under the lock, sent after the commit)."""
+
+    order_id: int
+    attempt_id: int
+    adapter: SupplierAdapter
+    request: SubmitRequest
+    result: SubmitResult | None = None
+
+
 def order_submit(*, order_id: int) -> str:
-    """Open an attempt and submit it (idempotent: a repeat finds the attempt and does not send again)."""
+    """Open an attempt for one order and submit it (see `orders_submit`)."""
+    return orders_submit(order_ids=[order_id]).get(order_id, "missing")
+
+
+def orders_submit(*, order_ids: list[int]) -> dict[int, str]:
+    """Open an attempt for each order and submit them side by side; returns each order's outcome.
+    Idempotent: a repeat finds the open attempt and does not send it again. The attempts are
+    committed as `submitting` before any request leaves, and each answer is recorded under the
+    order's row lock, a few statements for the whole batch."""
+    outcomes: dict[int, str] = {}
+    calls: list[Any] = []
+    submissions: list[_Submission] = []
     with transaction.atomic():
-        order = _lock(order_id)
-        if order is None:
-            return "missing"
-        if order.status == OrderStatus.CREATED:
-            attempt = order_attempt_open(order=order)
-            if attempt is None:
-                return "failed"
-        elif order.status == OrderStatus.SUBMITTING:
-            attempt = _current_attempt(order)
-            assert attempt is not None
-            if attempt.status != AttemptStatus.SUBMITTING:
-                return "noop"
-            age = (timezone.now() - attempt.started_at).total_seconds()
-            stale = _stale_submission_s(attempt)
-            if age < stale:  # maybe still in flight in another worker: look again later
-                _send_submit(order.pk, countdown=stale - age + 1)
-                return "in_flight"
-            # a crash after commit and before the answer was stored: the request may be out there
-            attempt_unknown(order=order, attempt=attempt, reason="submission interrupted")
-            return "unknown"
-        else:
-            return "noop"
-        adapter = adapter_for(attempt.supplier)
-        account = decrypt(order.account_encrypted, context=_account_context()) if order.account_encrypted else ""
-        request = SubmitRequest(
-            order_number=attempt.order_number,
-            supplier_sku=attempt.supplier_sku,
-            account=account,
-            amount_fen=order.product.face_value_fen,
-            callback_url=_callback_url(attempt),
+        orders = _lock_many(order_ids)
+        fresh = [order for order in orders if order.status == OrderStatus.CREATED]
+        for order in orders:
+            if order.status == OrderStatus.SUBMITTING:
+                outcomes[order.pk] = _submission_recheck(order)
+            elif order.status != OrderStatus.CREATED:
+                outcomes[order.pk] = "noop"
+        first_time = {order.redemption_id: order.redemption for order in fresh if not order.attempt_count}
+        adapters: dict[int, SupplierAdapter] = {}
+        for attempt in orders_attempt_open(orders=fresh):
+            order = attempt.order
+            if attempt.supplier_id not in adapters:
+                adapters[attempt.supplier_id] = adapter_for(attempt.supplier, calls=calls)
+            account = decrypt(order.account_encrypted, context=_account_context()) if order.account_encrypted else ""
+            request = SubmitRequest(
+                order_number=attempt.order_number,
+                supplier_sku=attempt.supplier_sku,
+                account=account,
+                amount_fen=order.product.face_value_fen,
+                callback_url=_callback_url(attempt),
+            )
+            submissions.append(_Submission(order.pk, attempt.pk, adapters[attempt.supplier_id], request))
+        outcomes.update({order.pk: "failed" for order in fresh if order.status == OrderStatus.FAILED})
+        if first_time:
+            _webhook_redemptions(list(first_time.values()))
+    # the attempts are committed as `submitting` before anything leaves
+    _send_side_by_side(submissions)
+    if calls:
+        from rights_catalog.models import SupplierCall
+
+        SupplierCall.objects.bulk_create(calls)
+    outcomes.update(_submissions_record(submissions))
+    return outcomes
+
+
+def _submission_recheck(order: FulfilmentOrder) -> str:
+    """A `submitting` order met again: still in flight elsewhere, or a crash after the commit and
+    before its answer was stored (then the request may be out there: unknown)."""
+    attempt = _current_attempt(order)
+    assert attempt is not None
+    if attempt.status != AttemptStatus.SUBMITTING:
+        return "noop"
+    age = (timezone.now() - attempt.started_at).total_seconds()
+    stale = _stale_submission_s(attempt)
+    if age < stale:  # maybe still in flight in another worker: look again later
+        _send_submit(order.pk, countdown=stale - age + 1)
+        return "in_flight"
+    attempt_unknown(order=order, attempt=attempt, reason="submission interrupted")
+    return "unknown"
+
+
+_sender: ThreadPoolExecutor | None = None
+_sender_lock = threading.Lock()
+
+
+def _send_side_by_side(submissions: list[_Submission]) -> None:
+    """Send every submission, up to `FULFIL_SUBMIT_THREADS` (32) at a time per process. A request
+    that fails in an unexpected way has an unknown outcome, like a timeout."""
+    global _sender
+
+    def send(submission: _Submission) -> None:
+        try:
+            submission.result = submission.adapter.submit(submission.request)
+        except Exception as error:  # whatever happened, the request may have left
+            logger.exception("order %s: submission failed unexpectedly", submission.order_id)
+            submission.result = Unknown(reason=f"internal error: {type(error).__name__}")
+
+    if len(submissions) <= 1:
+        for submission in submissions:
+            send(submission)
+        return
+    with _sender_lock:
+        if _sender is None:
+            threads = int(timing("SUBMIT_THREADS", 32))
+            _sender = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="fulfil-submit")
+    list(_sender.map(send, submissions))
+
+
+def _submissions_record(submissions: list[_Submission]) -> dict[int, str]:
+    """Record the answers, all in one transaction; should that fail, one order at a time (an order
+    whose answer cannot be recorded stays `submitting`, and the sweeper asks the supplier)."""
+    if not submissions:
+        return {}
+    try:
+        with transaction.atomic():
+            return _answers_apply(submissions)
+    except Exception:
+        if len(submissions) == 1:
+            raise
+        logger.exception("recording %d answers together failed; recording them one by one", len(submissions))
+    outcomes: dict[int, str] = {}
+    for submission in submissions:
+        try:
+            with transaction.atomic():
+                outcomes.update(_answers_apply([submission]))
+        except Exception:
+            logger.exception("order %s: answer not recorded; the sweeper will query it", submission.order_id)
+            outcomes[submission.order_id] = "unrecorded"
+    return outcomes
+
+
+def _answers_apply(submissions: list[_Submission]) -> dict[int, str]:
+    orders = {order.pk: order for order in _lock_many([s.order_id for s in submissions])}
+    attempts = {
+        attempt.pk: attempt
+        for attempt in FulfilmentAttempt.objects.select_related("supplier").filter(
+            pk__in=[s.attempt_id for s in submissions]
         )
-    # the attempt is committed as `submitting` before anything leaves
-    result = adapter.submit(request)
-    with transaction.atomic():
-        order = _lock(order_id)
-        assert order is not None
-        attempt = FulfilmentAttempt.objects.select_related("supplier").get(pk=attempt.pk)
+    }
+    outcomes: dict[int, str] = {}
+    successes: list[Success] = []
+    for submission in submissions:
+        order, attempt, result = orders[submission.order_id], attempts[submission.attempt_id], submission.result
         if attempt.status not in (AttemptStatus.SUBMITTING, AttemptStatus.UNKNOWN):
-            return "late"
-        if isinstance(result, Accepted):
-            if result.state == OrderState.SUCCEEDED:
-                attempt_succeeded(order=order, attempt=attempt, status=result, source="submit")
-                return "succeeded"
-            if result.state == OrderState.FAILED:
-                attempt_failed(order=order, attempt=attempt, code="failed", reason="failed at once", source="submit")
-                return "failed_over"
+            outcomes[order.pk] = "late"
+        elif isinstance(result, Accepted) and result.state == OrderState.SUCCEEDED:
+            successes.append((order, attempt, result))
+            outcomes[order.pk] = "succeeded"
+        elif isinstance(result, Accepted) and result.state == OrderState.FAILED:
+            attempt_failed(order=order, attempt=attempt, code="failed", reason="failed at once", source="submit")
+            outcomes[order.pk] = "failed_over"
+        elif isinstance(result, Accepted):
             attempt_accepted(order=order, attempt=attempt, supplier_order_id=result.supplier_order_id)
-            return "submitted"
-        if isinstance(result, Rejected):
+            outcomes[order.pk] = "submitted"
+        elif isinstance(result, Rejected):
             attempt_failed(order=order, attempt=attempt, code=result.code, reason=result.reason, source="submit")
-            return "rejected"
-        if attempt.status == AttemptStatus.SUBMITTING:
-            attempt_unknown(order=order, attempt=attempt, reason=result.reason, retry_after_s=result.retry_after_s)
-        return "unknown"
+            outcomes[order.pk] = "rejected"
+        else:
+            assert isinstance(result, Unknown)
+            if attempt.status == AttemptStatus.SUBMITTING:
+                attempt_unknown(order=order, attempt=attempt, reason=result.reason, retry_after_s=result.retry_after_s)
+            outcomes[order.pk] = "unknown"
+    attempts_succeeded(successes=successes, source="submit")
+    return outcomes
+
+
+# --- the collector: orders join a per-bank list in Redis, drain tasks take them in batches -----
+
+
+def _pending_key() -> str:
+    return f"fulfil:pending:{current_schema()}"
+
+
+def _drain_flag_key() -> str:
+    return f"fulfil:drain:{current_schema()}"
+
+
+def orders_submit_soon(*, order_ids: list[int]) -> None:
+    """Hand orders to the engine: they join the bank's pending list and a drain task submits them
+    with whatever else is pending (`FULFIL_BATCH`, 50, per task). Nothing is lost if this fails
+    half-way (Redis or the broker down, a crash): the orders stay `created` and the sweeper
+    submits them."""
+    if not order_ids:
+        return
+    from fulfillment.tasks import orders_drain_task
+
+    try:
+        pipe = get_redis().pipeline(transaction=False)
+        pipe.rpush(_pending_key(), *order_ids)
+        pipe.set(_drain_flag_key(), 1, nx=True, ex=5)
+        _length, flagged = pipe.execute()
+        if flagged:  # no drain is waiting to start: send one
+            orders_drain_task.apply_async(queue="fulfilment")
+    except Exception:
+        logger.exception("orders %s… not handed over; the sweeper will submit them", order_ids[:3])
+
+
+def orders_drain() -> int:
+    """Take a batch of pending orders and submit it; with more pending, another drain runs alongside."""
+    from fulfillment.tasks import orders_drain_task
+
+    redis = get_redis()
+    redis.delete(_drain_flag_key())  # from now on a new order sends a new drain
+    raw = redis.lpop(_pending_key(), int(timing("BATCH", 50)))
+    if not raw:
+        return 0
+    if redis.llen(_pending_key()):
+        orders_drain_task.apply_async(queue="fulfilment")
+    order_ids = sorted({int(value) for value in raw})  # type: ignore[union-attr]
+    orders_submit(order_ids=order_ids)
+    return len(order_ids)
 
 
 def order_query(*, order_id: int, force: bool = False) -> str:
@@ -495,7 +706,7 @@ def order_check_now(*, order_id: int) -> str:
     if order.status == OrderStatus.SUCCEEDED:
         bucket = int(timezone.now().timestamp() // 600)
         with transaction.atomic():
-            _notify_arrival(order, dedupe_suffix=f"-again-{bucket}")
+            _notify_arrival([order], dedupe_suffix=f"-again-{bucket}")
         return "arrival_resent"
     return "nothing_to_do"
 
@@ -504,18 +715,18 @@ def orders_sweep(*, limit: int = 1000) -> dict[str, int]:
     """Move on every order stuck in a non-terminal state (a crash between commit and enqueue, a lost
     task, a worker killed mid-submission, a broker restart). Safe to run any time: every task it
     sends is idempotent and re-checks the state under the row lock."""
-    from fulfillment.tasks import order_query_task, order_submit_task
+    from fulfillment.tasks import order_query_task
 
     now = timezone.now()
     grace = timedelta(seconds=timing("SWEEP_GRACE_S", 60))
     counts = {"submit": 0, "query": 0}
     stuck_new = FulfilmentOrder.objects.filter(status=OrderStatus.CREATED, updated_at__lt=now - grace)
     stuck_submitting = FulfilmentOrder.objects.filter(status=OrderStatus.SUBMITTING, updated_at__lt=now - grace)
-    for order_id in list(stuck_new.values_list("pk", flat=True)[:limit]) + list(
+    stuck = list(stuck_new.values_list("pk", flat=True)[:limit]) + list(
         stuck_submitting.values_list("pk", flat=True)[:limit]
-    ):
-        order_submit_task.apply_async(kwargs={"order_id": order_id}, queue="fulfilment")
-        counts["submit"] += 1
+    )
+    orders_submit_soon(order_ids=stuck)
+    counts["submit"] = len(stuck)
     waiting = FulfilmentOrder.objects.filter(status__in=WAITING).filter(
         Q(next_check_at__isnull=True) | Q(next_check_at__lt=now - grace)
     )
@@ -555,112 +766,142 @@ def _callback_url(attempt: FulfilmentAttempt) -> str:
     return f"{base.rstrip('/')}/callbacks/{attempt.supplier.dialect}/{attempt.supplier.code}"
 
 
-def _redemption_refresh(redemption_id: int) -> None:
-    statuses = list(FulfilmentOrder.objects.filter(redemption_id=redemption_id).values_list("status", flat=True))
-    if any(s not in TERMINAL for s in statuses):
-        return
-    if all(s == OrderStatus.SUCCEEDED for s in statuses):
-        new = RedemptionStatus.COMPLETED
-    elif any(s == OrderStatus.SUCCEEDED for s in statuses):
-        new = RedemptionStatus.PARTIAL
-    else:
-        new = RedemptionStatus.FAILED
-    Redemption.objects.filter(pk=redemption_id).exclude(status=new).update(status=new)
+def _redemptions_refresh(redemption_ids: set[int]) -> None:
+    """A redemption whose orders have all finished is completed, partial or failed."""
+    statuses: dict[int, list[str]] = {}
+    rows = FulfilmentOrder.objects.filter(redemption_id__in=redemption_ids).values_list("redemption_id", "status")
+    for redemption_id, status in rows:
+        statuses.setdefault(redemption_id, []).append(status)
+    finished: dict[str, list[int]] = {}
+    for redemption_id, found in statuses.items():
+        if any(s not in TERMINAL for s in found):
+            continue
+        new: str
+        if all(s == OrderStatus.SUCCEEDED for s in found):
+            new = RedemptionStatus.COMPLETED
+        elif any(s == OrderStatus.SUCCEEDED for s in found):
+            new = RedemptionStatus.PARTIAL
+        else:
+            new = RedemptionStatus.FAILED
+        finished.setdefault(new, []).append(redemption_id)
+    for status, ids in finished.items():
+        Redemption.objects.filter(pk__in=ids).exclude(status=status).update(status=status)
 
 
-def _cardholder_phone(order: FulfilmentOrder) -> str:
+def _sms(orders: list[FulfilmentOrder], *, kind: str, dedupe_suffix: str = "") -> None:
+    """Queue one text of `kind` per order, all at once; if that is refused, order by order, so a text
+    that cannot be sent costs no other order its own (and never an order's state)."""
     from campaigns.phones import phone_unseal
+    from messaging.services import SmsRequest, sms_enqueue_many
 
-    return phone_unseal(order.redemption.phone_encrypted)
+    def request(order: FulfilmentOrder) -> SmsRequest:
+        return SmsRequest(
+            kind=kind,
+            phone=phone_unseal(order.redemption.phone_encrypted),
+            template_key=kind,
+            params={"right_name": order.product.name, "arrival_text": order.campaign.arrival_text or ""},
+            campaign_ref=str(order.campaign_id),
+            dedupe_key=f"order-{'arrival' if kind == 'arrival' else 'failure'}-{order.pk}{dedupe_suffix}",
+        )
+
+    if len(orders) > 1:
+        try:
+            with transaction.atomic():
+                sms_enqueue_many([request(order) for order in orders])
+            return
+        except (ApplicationError, ValueError):
+            pass  # one by one below
+    for order in orders:
+        try:
+            with transaction.atomic():
+                sms_enqueue_many([request(order)])
+        except (ApplicationError, ValueError) as error:
+            logger.warning("order %s: %s SMS not queued: %s", order.pk, kind, error)
+            _event(order, "sms_not_queued", from_status=order.status, sms_kind=kind, error=str(error)[:200])
 
 
-def _sms(order: FulfilmentOrder, *, kind: str, dedupe_key: str) -> None:
-    from messaging.services import sms_enqueue
+def _notify_arrival(orders: list[FulfilmentOrder], *, dedupe_suffix: str = "") -> None:
+    _sms(orders, kind="arrival", dedupe_suffix=dedupe_suffix)
 
-    try:
-        with transaction.atomic():
-            sms_enqueue(
-                kind=kind,
-                phone=_cardholder_phone(order),
-                template_key=kind,
-                params={"right_name": order.product.name, "arrival_text": order.campaign.arrival_text or ""},
-                campaign_ref=str(order.campaign_id),
-                dedupe_key=dedupe_key,
+
+def _notify_failure(orders: list[FulfilmentOrder]) -> None:
+    _sms(orders, kind="failure_notice")
+
+
+def _webhook_orders(orders: list[FulfilmentOrder], event: str) -> None:
+    from fulfillment.webhooks import webhook_enqueue_many
+
+    webhook_enqueue_many(
+        [
+            (
+                event,
+                f"{event}:{order.pk}",
+                {
+                    "order_id": order.pk,
+                    "redemption_id": order.redemption_id,
+                    "campaign_id": order.campaign_id,
+                    "product_sku": order.product.sku,
+                    "price_fen": order.price_fen,
+                    "status": order.status,
+                    "account_masked": order.account_masked,
+                    "occurred_at": (order.finished_at or timezone.now()).isoformat(),
+                },
             )
-    except (ApplicationError, ValueError) as error:  # never lose the order's state over a text
-        logger.warning("order %s: %s SMS not queued: %s", order.pk, kind, error)
-        _event(order, "sms_not_queued", from_status=order.status, sms_kind=kind, error=str(error)[:200])
-
-
-def _notify_arrival(order: FulfilmentOrder, *, dedupe_suffix: str = "") -> None:
-    _sms(order, kind="arrival", dedupe_key=f"order-arrival-{order.pk}{dedupe_suffix}")
-
-
-def _notify_failure(order: FulfilmentOrder) -> None:
-    _sms(order, kind="failure_notice", dedupe_key=f"order-failure-{order.pk}")
-
-
-def _webhook_order(order: FulfilmentOrder, event: str) -> None:
-    from fulfillment.webhooks import webhook_enqueue
-
-    webhook_enqueue(
-        event=event,
-        key=f"{event}:{order.pk}",
-        data={
-            "order_id": order.pk,
-            "redemption_id": order.redemption_id,
-            "campaign_id": order.campaign_id,
-            "product_sku": order.product.sku,
-            "price_fen": order.price_fen,
-            "status": order.status,
-            "account_masked": order.account_masked,
-            "occurred_at": (order.finished_at or timezone.now()).isoformat(),
-        },
+            for order in orders
+        ]
     )
 
 
-def webhook_redemptions(*, order_ids: list[int]) -> None:
-    """`redemption.created` for the redemptions of new orders (called by `orders_start`)."""
-    from fulfillment.webhooks import webhook_enqueue
+def _webhook_redemptions(redemptions: list[Redemption]) -> None:
+    """`redemption.created` for new redemptions (sent when their first attempts open)."""
+    from fulfillment.webhooks import webhook_enqueue_many
 
-    for redemption in Redemption.objects.filter(orders__pk__in=order_ids).distinct():
-        webhook_enqueue(
-            event="redemption.created",
-            key=f"redemption.created:{redemption.pk}",
-            data={
-                "redemption_id": redemption.pk,
-                "campaign_id": redemption.campaign_id,
-                "units": redemption.units,
-                "amount_fen": redemption.amount_fen,
-                "phone_masked": redemption.phone_masked,
-                "branch_code": redemption.branch_code,
-                "created_at": redemption.created_at.isoformat(),
-            },
-        )
+    webhook_enqueue_many(
+        [
+            (
+                "redemption.created",
+                f"redemption.created:{redemption.pk}",
+                {
+                    "redemption_id": redemption.pk,
+                    "campaign_id": redemption.campaign_id,
+                    "units": redemption.units,
+                    "amount_fen": redemption.amount_fen,
+                    "phone_masked": redemption.phone_masked,
+                    "branch_code": redemption.branch_code,
+                    "created_at": redemption.created_at.isoformat(),
+                },
+            )
+            for redemption in redemptions
+        ]
+    )
 
 
 def order_ref(order: FulfilmentOrder) -> str:
     return f"{current_schema()}:{order.pk}"
 
 
-def _bill_success(order: FulfilmentOrder) -> None:
-    from billing.services import usage_record_order_succeeded
+def _bill_success(orders: list[FulfilmentOrder]) -> None:
+    from billing.services import OrderUsage, usage_record_orders_succeeded
 
+    usages = [
+        OrderUsage(
+            order_ref=order_ref(order),
+            campaign_ref=str(order.campaign_id),
+            campaign_name=order.campaign.name,
+            product_sku=order.product.sku,
+            product_name=order.product.name,
+            price_fen=order.price_fen,
+            occurred_at=order.finished_at or timezone.now(),
+        )
+        for order in orders
+    ]
     try:
         with transaction.atomic():
-            usage_record_order_succeeded(
-                bank=_bank(),
-                order_ref=order_ref(order),
-                campaign_ref=str(order.campaign_id),
-                campaign_name=order.campaign.name,
-                product_sku=order.product.sku,
-                product_name=order.product.name,
-                price_fen=order.price_fen,
-                occurred_at=order.finished_at or timezone.now(),
-            )
+            usage_record_orders_succeeded(bank=_bank(), usages=usages)
     except ApplicationError as error:
-        logger.error("order %s: usage not recorded: %s", order.pk, error)
-        _event(order, "usage_not_recorded", from_status=order.status, error=str(error)[:200])
+        logger.error("orders %s…: usage not recorded: %s", orders[0].pk, error)
+        for order in orders:
+            _event(order, "usage_not_recorded", from_status=order.status, error=str(error)[:200])
 
 
 # --- manual review: the platform's actions ------------------------------------------------------
@@ -704,10 +945,7 @@ def manual_review_resolve(*, order_id: int, action: str, actor: str, evidence: s
                 attempt.save(update_fields=["status", "resolved_at"])
             order.next_check_at = None
             _move(order, OrderStatus.SUCCEEDED, "succeeded", attempt=attempt, source="manual", actor=actor)
-            _redemption_refresh(order.redemption_id)
-            _notify_arrival(order)
-            _bill_success(order)
-            _webhook_order(order, "order.succeeded")
+            _succeeded_effects([order])
             return "succeeded"
         if action == "fail":
             if attempt is not None and attempt.status in OPEN_ATTEMPT:

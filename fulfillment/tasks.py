@@ -15,6 +15,13 @@ def order_submit_task(*, order_id: int) -> str:
     return engine.order_submit(order_id=order_id)
 
 
+@shared_task(name="fulfillment.orders_drain", acks_late=False)
+def orders_drain_task() -> int:
+    """Acknowledged on receipt: a redelivery could not bring back the ids it took from Redis (the
+    sweeper does, from the orders still `created` or `submitting`)."""
+    return engine.orders_drain()
+
+
 @shared_task(name="fulfillment.order_query", acks_late=True)
 def order_query_task(*, order_id: int, force: bool = False) -> str:
     return engine.order_query(order_id=order_id, force=force)

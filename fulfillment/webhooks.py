@@ -17,10 +17,11 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from fulfillment.models import WebhookDelivery, WebhookEndpoint
+from platform.bulk import rows_insert_new
 from platform.crypto import decrypt, encrypt
 from platform.http import HttpClient, OutboundError
 from platform.tenancy import current_schema
@@ -48,22 +49,37 @@ def sign(*, secret: str, timestamp: str, body: bytes) -> str:
 
 
 def webhook_enqueue(*, event: str, key: str, data: dict[str, Any]) -> WebhookDelivery | None:
-    """Record a notification (idempotent on `key`) and send it on commit; None when the bank has none."""
-    if not WebhookEndpoint.objects.filter(active=True).exists():
-        return None
-    try:
-        with transaction.atomic():
-            delivery = WebhookDelivery.objects.create(
-                event=event,
-                event_key=key,
-                next_attempt_at=timezone.now(),
-                payload={"event": event, "id": key, "created_at": timezone.now().isoformat(), "data": data},
-            )
-    except IntegrityError:
-        return None
-    delivery_id = delivery.pk
-    transaction.on_commit(lambda: _send_task(delivery_id, countdown=0))
-    return delivery
+    """Record one notification (see `webhook_enqueue_many`); None when the bank has no endpoint or
+    the key was recorded before."""
+    recorded = webhook_enqueue_many([(event, key, data)])
+    return recorded[0] if recorded else None
+
+
+def webhook_enqueue_many(notifications: list[tuple[str, str, dict[str, Any]]]) -> list[WebhookDelivery]:
+    """Record notifications `(event, key, data)`, idempotent on `key`, and send them on commit;
+    returns the deliveries recorded now (none when the bank has no endpoint)."""
+    if not notifications or not WebhookEndpoint.objects.filter(active=True).exists():
+        return []
+    now = timezone.now()
+    rows = [
+        WebhookDelivery(
+            event=event,
+            event_key=key,
+            next_attempt_at=now,
+            payload={"event": event, "id": key, "created_at": now.isoformat(), "data": data},
+        )
+        for event, key, data in notifications
+    ]
+    recorded = rows_insert_new(WebhookDelivery, rows, key="event_key")
+    delivery_ids = [delivery.pk for delivery in recorded]
+
+    def send() -> None:
+        for delivery_id in delivery_ids:
+            _send_task(delivery_id, countdown=0)
+
+    if delivery_ids:
+        transaction.on_commit(send, robust=True)  # a lost message: webhooks_sweep
+    return recorded
 
 
 def _send_task(delivery_id: int, *, countdown: float) -> None:

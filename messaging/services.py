@@ -20,7 +20,7 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
@@ -43,6 +43,7 @@ from messaging.models import (
 )
 from messaging.texts import DEFAULT_TEMPLATES, TemplateSpec, text_render, text_segments
 from messaging.throttle import bucket_take
+from platform.bulk import rows_insert_new
 from platform.crypto import decrypt, digest, encrypt, mask_phone
 from platform.errors import ApplicationError
 from platform.redis import get_redis
@@ -264,6 +265,18 @@ def sms_dispatch(*, message_ids: list[int], countdown: float = 0) -> None:
         sms_send_task.apply_async(kwargs={"message_ids": chunk}, queue="sms", countdown=countdown)
 
 
+@dataclass(frozen=True)
+class SmsRequest:
+    """One text to queue: `dedupe_key` makes the request idempotent (the same key again is the same row)."""
+
+    kind: str
+    phone: str
+    template_key: str
+    params: dict[str, str]
+    campaign_ref: str = ""
+    dedupe_key: str | None = None
+
+
 def sms_enqueue(
     *,
     kind: str,
@@ -273,37 +286,47 @@ def sms_enqueue(
     campaign_ref: str = "",
     dedupe_key: str | None = None,
 ) -> SmsMessage:
-    """Create the outbox row in the current bank's schema; it is sent once the transaction commits.
-    The same `dedupe_key` again returns the existing row and sends nothing."""
-    if kind not in SmsKind.values:
-        raise ApplicationError("sms.bad_kind", _("未知的短信类型"))
-    if dedupe_key is not None:
-        existing = SmsMessage.objects.filter(dedupe_key=dedupe_key).first()
-        if existing is not None:
-            return existing
-    phone = phone_normalize(phone)
-    params = {str(k): str(v) for k, v in params.items()}
-    text_render(spec=template_resolve(key=template_key), params=params)  # refuse what could never be sent
-    try:
-        with transaction.atomic():
-            message = SmsMessage.objects.create(
-                kind=kind,
+    """Create one outbox row in the current bank's schema (see `sms_enqueue_many`)."""
+    request = SmsRequest(kind, phone, template_key, params, campaign_ref, dedupe_key)
+    return sms_enqueue_many([request])[0]
+
+
+def sms_enqueue_many(requests: list[SmsRequest]) -> list[SmsMessage]:
+    """Create the outbox rows in the current bank's schema, in a few statements whatever their number;
+    they are sent once the transaction commits. A request whose `dedupe_key` is already there gets
+    the existing row and sends nothing. Any invalid request refuses them all (nothing written)."""
+    specs: dict[str, TemplateSpec] = {}
+    rows: list[SmsMessage] = []
+    for request in requests:
+        if request.kind not in SmsKind.values:
+            raise ApplicationError("sms.bad_kind", _("未知的短信类型"))
+        phone = phone_normalize(request.phone)
+        params = {str(k): str(v) for k, v in request.params.items()}
+        if request.template_key not in specs:
+            specs[request.template_key] = template_resolve(key=request.template_key)
+        text_render(spec=specs[request.template_key], params=params)  # refuse what could never be sent
+        rows.append(
+            SmsMessage(
+                kind=request.kind,
                 phone_encrypted=encrypt(phone, context=_pii_context()),
                 phone_digest=digest(phone, purpose="phone"),
                 phone_masked=mask_phone(phone),
-                template_key=template_key,
+                template_key=request.template_key,
                 params_encrypted=encrypt(json.dumps(params, ensure_ascii=False), context=_pii_context()),
-                campaign_ref=campaign_ref,
-                dedupe_key=dedupe_key,
+                campaign_ref=request.campaign_ref,
+                dedupe_key=request.dedupe_key,
             )
-            SmsEvent.objects.create(message=message, status=SmsStatus.QUEUED)
-    except IntegrityError:
-        if dedupe_key is None:
-            raise
-        return SmsMessage.objects.get(dedupe_key=dedupe_key)
-    message_id = message.pk
-    transaction.on_commit(lambda: sms_dispatch(message_ids=[message_id]))
-    return message
+        )
+    with transaction.atomic():
+        inserted = rows_insert_new(SmsMessage, rows, key="dedupe_key")
+        SmsEvent.objects.bulk_create([SmsEvent(message=message, status=SmsStatus.QUEUED) for message in inserted])
+    if inserted:
+        message_ids = [message.pk for message in inserted]
+        transaction.on_commit(lambda: sms_dispatch(message_ids=message_ids), robust=True)  # lost: sms_sweep
+    new = {id(message) for message in inserted}
+    repeated = [row.dedupe_key for row in rows if id(row) not in new]
+    existing = {m.dedupe_key: m for m in SmsMessage.objects.filter(dedupe_key__in=repeated)} if repeated else {}
+    return [row if id(row) in new else existing[row.dedupe_key] for row in rows]
 
 
 # --- sending --------------------------------------------------------------------------------

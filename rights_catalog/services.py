@@ -19,11 +19,9 @@ from platform.errors import ApplicationError
 from rights_catalog.models import (
     AlertKind,
     BankPrice,
-    CallOutcome,
     RightsProduct,
     Supplier,
     SupplierAlert,
-    SupplierCall,
     SupplierOffer,
 )
 from rights_catalog.selectors import supplier_health
@@ -70,13 +68,6 @@ def supplier_ip_allowed(*, supplier: Supplier, remote_ip: str) -> bool:
         except ValueError:
             logger.warning("supplier %s has an invalid allow-list entry", supplier.code)
     return False
-
-
-def supplier_call_record(*, supplier: Supplier, operation: str, outcome: str, latency_ms: int) -> None:
-    """One row per call to a supplier (the adapter layer calls this after every request)."""
-    SupplierCall.objects.create(
-        supplier=supplier, operation=operation, outcome=CallOutcome(outcome), latency_ms=max(0, latency_ms)
-    )
 
 
 def _alert_open(*, supplier: Supplier, kind: str, message: str, value: int, threshold: int) -> SupplierAlert | None:

@@ -169,8 +169,7 @@ class SupplierSimulator:
         self._stopping = False
         self._http = requests.Session()
         self._http.trust_env = False
-        self.server = ThreadingHTTPServer((host, port), self._handler_class())
-        self.server.daemon_threads = True
+        self.server = _Server((host, port), self._handler_class())
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -501,6 +500,14 @@ class SupplierSimulator:
             sim = simulator
 
         return Handler
+
+
+class _Server(ThreadingHTTPServer):
+    """A thread per connection, and a listen queue deep enough for a platform sending a batch of
+    orders side by side (socketserver's default of 5 would drop the rest of a burst's connections)."""
+
+    daemon_threads = True
+    request_queue_size = 256
 
 
 class _Hang(Exception):  # noqa: N818 - control flow, not an error

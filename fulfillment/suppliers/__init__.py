@@ -32,7 +32,7 @@ from fulfillment.suppliers.hmacjson import HmacJsonAdapter
 from fulfillment.suppliers.md5form import Md5FormAdapter
 
 if TYPE_CHECKING:
-    from rights_catalog.models import Supplier
+    from rights_catalog.models import Supplier, SupplierCall
 
 DIALECTS: dict[str, type[SupplierAdapter]] = {
     Md5FormAdapter.dialect: Md5FormAdapter,
@@ -84,15 +84,16 @@ def supplier_config(supplier: Supplier) -> SupplierConfig:
     )
 
 
-def adapter_for(supplier: Supplier) -> SupplierAdapter:
-    """The adapter of the supplier's dialect, with its decrypted credentials and timeouts."""
+def adapter_for(supplier: Supplier, *, calls: list[SupplierCall] | None = None) -> SupplierAdapter:
+    """The adapter of the supplier's dialect, with its decrypted credentials and timeouts (and, with
+    `calls`, collecting its health rows there for the caller to write in bulk)."""
     try:
         adapter_class = DIALECTS[supplier.dialect]
     except KeyError:
         from platform.errors import ApplicationError
 
         raise ApplicationError("supplier.unknown_dialect", f"未知的接口协议：{supplier.dialect}") from None
-    return adapter_class(config=supplier_config(supplier), supplier=supplier)
+    return adapter_class(config=supplier_config(supplier), supplier=supplier, calls=calls)
 
 
 def verify_callback(supplier: Supplier, request_data: CallbackRequest, remote_ip: str) -> CallbackEvent:

@@ -16,6 +16,7 @@ Result semantics the fulfilment engine relies on:
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
@@ -28,7 +29,7 @@ from platform.errors import ApplicationError
 from platform.http import HttpClient, NotSent, OutcomeUnknown
 
 if TYPE_CHECKING:
-    from rights_catalog.models import Supplier
+    from rights_catalog.models import Supplier, SupplierCall
 
 logger = logging.getLogger("quanyi.suppliers")
 
@@ -205,12 +206,20 @@ class SupplierAdapter(ABC):
     # the names of the secrets in the supplier's credentials (entered once in the console)
     credential_names: ClassVar[tuple[str, ...]]
 
-    def __init__(self, *, config: SupplierConfig, supplier: Supplier | None = None, client: HttpClient | None = None):
+    def __init__(
+        self,
+        *,
+        config: SupplierConfig,
+        supplier: Supplier | None = None,
+        client: HttpClient | None = None,
+        calls: list[SupplierCall] | None = None,
+    ):
         self.config = config
         self.supplier = supplier
-        self.client = client or HttpClient(
-            connect_timeout_s=config.connect_timeout_s, read_timeout_s=config.read_timeout_s
-        )
+        self.client = client or _shared_client(config.connect_timeout_s, config.read_timeout_s)
+        # with a list, each call's health row is appended to it (the caller writes them in bulk);
+        # without, it is written at once
+        self.calls = calls
 
     # public interface ------------------------------------------------------------------------
 
@@ -279,10 +288,31 @@ class SupplierAdapter(ABC):
         outcome = "unknown" if isinstance(result, Unknown) else "rejected" if isinstance(result, Rejected) else "ok"
         logger.info("supplier %s %s -> %s in %d ms", self.config.code, operation, type(result).__name__, latency_ms)
         if self.supplier is not None and self.supplier.pk:
-            from rights_catalog.services import supplier_call_record
+            from rights_catalog.models import CallOutcome, SupplierCall
 
-            supplier_call_record(supplier=self.supplier, operation=operation, outcome=outcome, latency_ms=latency_ms)
+            call = SupplierCall(
+                supplier=self.supplier, operation=operation, outcome=CallOutcome(outcome), latency_ms=max(0, latency_ms)
+            )
+            if self.calls is not None:
+                self.calls.append(call)
+            else:
+                call.save()
         return result  # type: ignore[return-value]
+
+
+_clients: dict[tuple[float, float], HttpClient] = {}
+_clients_lock = threading.Lock()
+
+
+def _shared_client(connect_timeout_s: float, read_timeout_s: float) -> HttpClient:
+    """One pooled client per pair of timeouts in a process: connections to a supplier are reused
+    from one order to the next instead of being opened for each."""
+    key = (connect_timeout_s, read_timeout_s)
+    with _clients_lock:
+        client = _clients.get(key)
+        if client is None:
+            client = _clients[key] = HttpClient(connect_timeout_s=connect_timeout_s, read_timeout_s=read_timeout_s)
+        return client
 
 
 def fen_to_yuan(fen: int) -> str:
