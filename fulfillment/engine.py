@@ -57,7 +57,7 @@ from fulfillment.suppliers import (
     adapter_for,
 )
 from fulfillment.suppliers import OrderStatus as SupplierStatus
-from platform.bulk import rows_update
+from platform.bulk import rows_insert, rows_update
 from platform.crypto import decrypt, encrypt
 from platform.errors import ApplicationError
 from platform.redis import get_redis
@@ -129,7 +129,7 @@ def _move_many(moves: list[Move], to: str, kind: str) -> None:
         if to in TERMINAL:
             order.finished_at = now
     rows_update([order for order, _attempt, _data in moves], ORDER_FIELDS)
-    OrderEvent.objects.bulk_create(events)
+    rows_insert(events)
 
 
 def _lock(order_id: int) -> FulfilmentOrder | None:
@@ -254,7 +254,7 @@ def orders_attempt_open(*, orders: list[FulfilmentOrder]) -> list[FulfilmentAtte
         order.attempt_count = number
         order.next_check_at = None
     if attempts:
-        FulfilmentAttempt.objects.bulk_create(attempts)
+        rows_insert(attempts)
         moves: list[Move] = [
             (a.order, a, {"supplier": a.supplier.code, "order_number": a.order_number}) for a in attempts
         ]
@@ -402,7 +402,7 @@ def order_manual_review(*, order: FulfilmentOrder, reason: str) -> None:
 class _Submission:
     """One attempt on its way to its supplier (built under the lock, sent after the commit)."""
 
-    order_id: int
+    order: FulfilmentOrder
     attempt_id: int
     adapter: SupplierAdapter
     request: SubmitRequest
@@ -444,16 +444,14 @@ def orders_submit(*, order_ids: list[int]) -> dict[int, str]:
                 amount_fen=order.product.face_value_fen,
                 callback_url=_callback_url(attempt),
             )
-            submissions.append(_Submission(order.pk, attempt.pk, adapters[attempt.supplier_id], request))
+            submissions.append(_Submission(order, attempt.pk, adapters[attempt.supplier_id], request))
         outcomes.update({order.pk: "failed" for order in fresh if order.status == OrderStatus.FAILED})
         if first_time:
             _webhook_redemptions(list(first_time.values()))
     # the attempts are committed as `submitting` before anything leaves
     _send_side_by_side(submissions)
     if calls:
-        from rights_catalog.models import SupplierCall
-
-        SupplierCall.objects.bulk_create(calls)
+        rows_insert(calls)
     outcomes.update(_submissions_record(submissions))
     return outcomes
 
@@ -487,7 +485,7 @@ def _send_side_by_side(submissions: list[_Submission]) -> None:
         try:
             submission.result = submission.adapter.submit(submission.request)
         except Exception as error:  # whatever happened, the request may have left
-            logger.exception("order %s: submission failed unexpectedly", submission.order_id)
+            logger.exception("order %s: submission failed unexpectedly", submission.order.pk)
             submission.result = Unknown(reason=f"internal error: {type(error).__name__}")
 
     if len(submissions) <= 1:
@@ -519,13 +517,24 @@ def _submissions_record(submissions: list[_Submission]) -> dict[int, str]:
             with transaction.atomic():
                 outcomes.update(_answers_apply([submission]))
         except Exception:
-            logger.exception("order %s: answer not recorded; the sweeper will query it", submission.order_id)
-            outcomes[submission.order_id] = "unrecorded"
+            logger.exception("order %s: answer not recorded; the sweeper will query it", submission.order.pk)
+            outcomes[submission.order.pk] = "unrecorded"
     return outcomes
 
 
 def _answers_apply(submissions: list[_Submission]) -> dict[int, str]:
-    orders = {order.pk: order for order in _lock_many([s.order_id for s in submissions])}
+    # the orders' own rows locked again and their changing fields read afresh; product, campaign
+    # and redemption (which a submission does not change) are kept from before the requests left
+    orders = {s.order.pk: s.order for s in submissions}
+    rows = (
+        FulfilmentOrder.objects.select_for_update()
+        .filter(pk__in=list(orders))
+        .order_by("pk")
+        .values_list("pk", *ORDER_FIELDS)
+    )
+    for pk, *values in rows:
+        for name, value in zip(ORDER_FIELDS, values, strict=True):
+            setattr(orders[pk], name, value)
     attempts = {
         attempt.pk: attempt
         for attempt in FulfilmentAttempt.objects.select_related("supplier").filter(
@@ -535,7 +544,7 @@ def _answers_apply(submissions: list[_Submission]) -> dict[int, str]:
     outcomes: dict[int, str] = {}
     successes: list[Success] = []
     for submission in submissions:
-        order, attempt, result = orders[submission.order_id], attempts[submission.attempt_id], submission.result
+        order, attempt, result = orders[submission.order.pk], attempts[submission.attempt_id], submission.result
         if attempt.status not in (AttemptStatus.SUBMITTING, AttemptStatus.UNKNOWN):
             outcomes[order.pk] = "late"
         elif isinstance(result, Accepted) and result.state == OrderState.SUCCEEDED:

@@ -43,7 +43,7 @@ from messaging.models import (
 )
 from messaging.texts import DEFAULT_TEMPLATES, TemplateSpec, text_render, text_segments
 from messaging.throttle import bucket_take
-from platform.bulk import rows_insert_new
+from platform.bulk import rows_insert, rows_insert_new
 from platform.crypto import decrypt, digest, encrypt, mask_phone
 from platform.errors import ApplicationError
 from platform.redis import get_redis
@@ -319,7 +319,7 @@ def sms_enqueue_many(requests: list[SmsRequest]) -> list[SmsMessage]:
         )
     with transaction.atomic():
         inserted = rows_insert_new(SmsMessage, rows, key="dedupe_key")
-        SmsEvent.objects.bulk_create([SmsEvent(message=message, status=SmsStatus.QUEUED) for message in inserted])
+        rows_insert([SmsEvent(message=message, status=SmsStatus.QUEUED) for message in inserted])
     if inserted:
         message_ids = [message.pk for message in inserted]
         transaction.on_commit(lambda: sms_dispatch(message_ids=message_ids), robust=True)  # lost: sms_sweep

@@ -1,9 +1,14 @@
 """Set-based writes for the hot paths (the fulfilment engine works on batches of orders): one
 statement for many rows instead of one per row.
 
-`rows_update` writes the given fields of many model instances with a single
+`rows_insert` inserts many model instances with a single `INSERT … SELECT FROM unnest(…)` and sets
+their ids; `rows_update` writes the given fields of many instances with a single
 `UPDATE … FROM unnest(…)`; `rows_insert_new` inserts the rows whose unique key is not there yet and
 returns them (idempotent inserts: outbox rows, webhook deliveries, usage records).
+
+The arrays are sent as bound parameters (psycopg's server-side binding, in binary where it can), not
+quoted into the SQL text by Python as Django's own cursors do: for a batch of fifty rows of ten
+columns that is most of the cost of a `bulk_create`.
 """
 
 from __future__ import annotations
@@ -11,9 +16,48 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TypeVar
 
+import psycopg
 from django.db import IntegrityError, connection, models, transaction
 
 _M = TypeVar("_M", bound=models.Model)
+
+
+def _bound_cursor() -> psycopg.Cursor[tuple[object, ...]]:
+    """A cursor on Django's connection (same transaction) that binds parameters on the server."""
+    with connection.cursor():  # django-tenants sets the bank's search_path when a cursor is made
+        pass
+    return psycopg.Cursor(connection.connection)
+
+
+def _columns(model: type[models.Model]) -> tuple[models.Field[object, object], list[models.Field[object, object]]]:
+    meta = model._meta
+    pk = meta.pk
+    assert pk is not None
+    return pk, [field for field in meta.concrete_fields if field is not pk]  # type: ignore[misc]
+
+
+def rows_insert(objects: Sequence[_M]) -> Sequence[_M]:
+    """INSERT the objects (all of one model, ids not set) in one statement; sets their ids.
+    `auto_now`/`auto_now_add` fields are filled as `save()` would."""
+    if not objects:
+        return objects
+    model = type(objects[0])
+    pk, fields = _columns(model)
+    arrays = [[field.get_db_prep_save(field.pre_save(obj, True), connection) for obj in objects] for field in fields]
+    quote = connection.ops.quote_name
+    sql = (
+        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) "
+        f"SELECT * FROM unnest({', '.join(f'%s::{field.db_type(connection)}[]' for field in fields)}) "
+        f"RETURNING {quote(pk.column)}"
+    )
+    with connection.wrap_database_errors, _bound_cursor() as cursor:
+        cursor.execute(sql, arrays)
+        ids = [row[0] for row in cursor.fetchall()]
+    for obj, pk_value in zip(objects, ids, strict=True):
+        obj.pk = pk_value
+        obj._state.adding = False
+        obj._state.db = connection.alias
+    return objects
 
 
 def rows_update(objects: Sequence[models.Model], fields: Sequence[str]) -> int:
@@ -27,7 +71,7 @@ def rows_update(objects: Sequence[models.Model], fields: Sequence[str]) -> int:
     columns = [by_name[name] for name in fields]
     arrays: list[list[object]] = [[pk.get_db_prep_value(obj.pk, connection) for obj in objects]]
     for field in columns:
-        arrays.append([field.get_db_prep_value(getattr(obj, field.attname), connection) for obj in objects])
+        arrays.append([field.get_db_prep_save(getattr(obj, field.attname), connection) for obj in objects])
     quote = connection.ops.quote_name
     casts = [f"%s::{field.db_type(connection)}[]" for field in [pk, *columns]]
     names = [quote(field.column) for field in [pk, *columns]]
@@ -36,7 +80,7 @@ def rows_update(objects: Sequence[models.Model], fields: Sequence[str]) -> int:
         f"UPDATE {quote(meta.db_table)} AS t SET {assignments} "
         f"FROM unnest({', '.join(casts)}) AS u({', '.join(names)}) WHERE t.{names[0]} = u.{names[0]}"
     )
-    with connection.cursor() as cursor:
+    with connection.wrap_database_errors, _bound_cursor() as cursor:
         cursor.execute(sql, arrays)
         return int(cursor.rowcount)
 
@@ -60,7 +104,7 @@ def rows_insert_new(model: type[_M], rows: Sequence[_M], *, key: str) -> list[_M
         return []
     try:
         with transaction.atomic():
-            return model._default_manager.bulk_create(fresh)
+            return list(rows_insert(fresh))
     except IntegrityError:
         pass
     inserted: list[_M] = []
