@@ -18,15 +18,17 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
-import requests
-from requests.adapters import HTTPAdapter
+import urllib3
 from urllib3.exceptions import (
     ConnectTimeoutError,
+    HTTPError,
     MaxRetryError,
     NameResolutionError,
     NewConnectionError,
+    ReadTimeoutError,
+    SSLError,
 )
 from urllib3.util.retry import Retry
 
@@ -78,30 +80,24 @@ def _safe_target(url: str) -> str:
 
 def _never_sent(error: BaseException) -> bool:
     """True when the exception (or the one it wraps) happened before a byte of the request left."""
-    if isinstance(error, requests.exceptions.ConnectTimeout | requests.exceptions.SSLError):
-        return True
-    if isinstance(error, requests.exceptions.ReadTimeout):
-        return False
     seen: set[int] = set()
     current: BaseException | None = error
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        if isinstance(current, NewConnectionError | ConnectTimeoutError | NameResolutionError):
+        if isinstance(current, ReadTimeoutError):
+            return False
+        if isinstance(current, NewConnectionError | ConnectTimeoutError | NameResolutionError | SSLError):
             return True
         if isinstance(current, MaxRetryError):
             current = current.reason
-            continue
-        if isinstance(current, requests.exceptions.RequestException) and current.args:
-            first = current.args[0]
-            current = first if isinstance(first, BaseException) else current.__cause__ or current.__context__
             continue
         current = current.__cause__ or current.__context__
     return False
 
 
 class HttpClient:
-    """A `requests` session with our timeouts and retry policy. Thread-safe enough for one process's
-    workers to share one client per target (connections are pooled per host)."""
+    """A pooled urllib3 client with our timeouts and retry policy. Thread-safe: one process's workers
+    share one client per target (connections are pooled and kept alive per host)."""
 
     def __init__(
         self,
@@ -113,7 +109,6 @@ class HttpClient:
     ):
         self.connect_timeout_s = connect_timeout_s
         self.read_timeout_s = read_timeout_s
-        self.session = requests.Session()
         # Only connection set-up is retried: a read error or a 5xx may mean the server acted.
         retry = Retry(
             total=None,
@@ -125,12 +120,10 @@ class HttpClient:
             allowed_methods=None,  # read errors and statuses are never retried (read=False, status=0)
             backoff_factor=0.1,
             raise_on_status=False,
+            raise_on_redirect=False,
         )
-        adapter = HTTPAdapter(max_retries=retry, pool_connections=4, pool_maxsize=32)
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
-        self.session.headers["User-Agent"] = user_agent
-        self.session.trust_env = False
+        # no proxies from the environment: a supplier's address is called as configured
+        self.pool = urllib3.PoolManager(num_pools=8, maxsize=32, retries=retry, headers={"User-Agent": user_agent})
 
     def request(
         self,
@@ -138,30 +131,30 @@ class HttpClient:
         url: str,
         *,
         data: Mapping[str, str] | bytes | None = None,
-        json_body: Any = None,
-        params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         read_timeout_s: float | None = None,
         unknown_on_5xx: bool = True,
     ) -> HttpResponse:
-        """Send one request. Answers any status below 500 (and 5xx with `unknown_on_5xx=False`) as an
-        `HttpResponse`; raises `NotSent` or `OutcomeUnknown` otherwise."""
+        """Send one request (`data`: a form as a mapping, or the body's bytes). Answers any status
+        below 500 (and 5xx with `unknown_on_5xx=False`) as an `HttpResponse`; raises `NotSent` or
+        `OutcomeUnknown` otherwise."""
         target = _safe_target(url)
-        timeout = (self.connect_timeout_s, read_timeout_s if read_timeout_s is not None else self.read_timeout_s)
+        sent_headers = dict(headers or {})
+        body: bytes | None
+        if isinstance(data, Mapping):
+            body = urlencode(data).encode()
+            sent_headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
+        else:
+            body = data
+        timeout = urllib3.Timeout(
+            connect=self.connect_timeout_s, read=read_timeout_s if read_timeout_s is not None else self.read_timeout_s
+        )
         started = time.monotonic()
         try:
-            response = self.session.request(
-                method,
-                url,
-                data=data,
-                json=json_body,
-                params=params,
-                headers=dict(headers or {}),
-                timeout=timeout,
-                allow_redirects=False,
+            response = self.pool.request(
+                method, url, body=body, headers=sent_headers, timeout=timeout, redirect=False, preload_content=True
             )
-            body = response.content
-        except requests.exceptions.RequestException as error:
+        except HTTPError as error:
             elapsed_ms = int((time.monotonic() - started) * 1000)
             if _never_sent(error):
                 logger.warning("http %s %s not sent after %d ms: %s", method, target, elapsed_ms, type(error).__name__)
@@ -171,11 +164,11 @@ class HttpClient:
             )
             raise OutcomeUnknown(f"outcome unknown: {type(error).__name__}", url=target) from error
         elapsed_ms = int((time.monotonic() - started) * 1000)
-        logger.info("http %s %s -> %d in %d ms", method, target, response.status_code, elapsed_ms)
-        if response.status_code >= 500 and unknown_on_5xx:
-            raise OutcomeUnknown(f"server error {response.status_code}", url=target, status=response.status_code)
+        logger.info("http %s %s -> %d in %d ms", method, target, response.status, elapsed_ms)
+        if response.status >= 500 and unknown_on_5xx:
+            raise OutcomeUnknown(f"server error {response.status}", url=target, status=response.status)
         return HttpResponse(
-            status=response.status_code, body=body, headers=dict(response.headers), elapsed_ms=elapsed_ms
+            status=response.status, body=response.data, headers=dict(response.headers), elapsed_ms=elapsed_ms
         )
 
 
