@@ -36,6 +36,7 @@ from reports.models import CAMPAIGN_METRICS, TTR_BUCKETS, FoldState, RollupPart
 logger = logging.getLogger(__name__)
 
 MAX_ID = 2**63 - 1
+LONG_TRANSACTION_S = 600
 SENT_STATUSES = "('sent', 'unknown', 'delivered')"
 ORDER_STATES = {"fulfilled": "succeeded", "failed": "failed", "in_review": "manual_review"}
 
@@ -314,6 +315,9 @@ def _fold_locked() -> FoldResult:
         "SELECT min(xact_start) FROM pg_stat_activity WHERE datname = current_database() "
         "AND pid <> pg_backend_pid() AND xact_start IS NOT NULL AND backend_type = 'client backend'"
     )
+    if oldest is not None and (next_at - oldest).total_seconds() > LONG_TRANSACTION_S:
+        # figures stay right (the recent part is recomputed), but nothing is sealed until it ends
+        logger.warning("reports fold: a transaction open since %s holds the watermark", oldest.isoformat())
     opened_ids, opened_at = _opens_take()
     with transaction.atomic():
         if not _outer_transaction():
