@@ -517,6 +517,7 @@ class _Hang(Exception):  # noqa: N818 - control flow, not an error
 class _Handler(BaseHTTPRequestHandler):
     sim: SupplierSimulator
     server_version = "SupplierSimulator/1.0"
+    protocol_version = "HTTP/1.1"  # keep-alive, as suppliers' gateways do: every answer has a length
 
     def log_message(self, format: str, *args: Any) -> None:
         logger.debug("%s %s", self.address_string(), format % args)
