@@ -10,7 +10,7 @@ SMS queued in the outbox, the usage recorded for billing and the bank's webhooks
 simulator answers direct top-ups synchronously (`processing_ms` 0, as most 直充 APIs do for
 in-stock products); `--processing-ms` makes them asynchronous (then a status query finishes them).
 
-Run: `python -m bench.fulfil [--orders N] [--workers 2] [--threads 16]` with DATABASE_URL and
+Run: `python -m bench.fulfil [--orders N] [--workers 2] [--threads 4]` with DATABASE_URL and
 REDIS_URL set (a database `<DATABASE_URL name>_fulfil_bench` is created afresh on that server; the
 Redis database of REDIS_URL is flushed; the simulator listens on port 18420). Last line: JSON with
 orders, per_s, p50_s, p99_s, baseline_per_s.
@@ -81,7 +81,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--orders", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=4, help="Celery threads per worker (each drain task is a batch)")
     parser.add_argument("--burst", type=int, default=1, help="redemptions committed together")
     parser.add_argument("--confirmers", type=int, default=8, help="threads committing redemptions side by side")
     parser.add_argument("--latency-ms", type=int, default=50)
