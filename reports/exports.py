@@ -171,14 +171,12 @@ def _aggregate_rows(export: Export, scope: Scope) -> tuple[Row, Iterator[Row]]:
         )
     if campaign is None:
         raise ApplicationError("export.no_campaign", "campaign missing")
+    figures = selectors.campaign_figures(campaign=campaign, scope=scope)
     if export.table == "campaign_days":
-        days = selectors.campaign_by_day(campaign=campaign, scope=scope)
-        return [_("日期"), *_metric_header()], ([r["day"].isoformat(), *_metric_cells(r)] for r in days)
+        return [_("日期"), *_metric_header()], ([r["day"].isoformat(), *_metric_cells(r)] for r in figures.by_day)
     if export.table == "campaign_products":
-        products = selectors.campaign_by_product(campaign=campaign, scope=scope)
-        return [_("权益"), *_metric_header()], ([r["name"], *_metric_cells(r)] for r in products)
-    branches = selectors.campaign_by_branch(campaign=campaign, scope=scope)
-    return [_("网点"), *_metric_header()], ([r["branch_code"] or "-", *_metric_cells(r)] for r in branches)
+        return [_("权益"), *_metric_header()], ([r["name"], *_metric_cells(r)] for r in figures.by_product)
+    return [_("网点"), *_metric_header()], ([r["branch_code"] or "-", *_metric_cells(r)] for r in figures.by_branch)
 
 
 def _raw_rows(export: Export, scope: Scope) -> tuple[Row, Iterator[Row], int]:

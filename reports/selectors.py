@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from django.db import connection
 from django.db.models import Q, QuerySet, Sum
 from django.utils.translation import gettext_lazy as _
 
@@ -70,47 +71,63 @@ def _percent(part: int, whole: int) -> float | None:
     return round(100.0 * part / whole, 1) if whole else None
 
 
-def campaign_totals(*, campaign: Campaign, scope: Scope) -> dict[str, Any]:
-    totals = _clean(_rows(scope, [campaign.pk]).aggregate(**_sums()))
-    return _derived(totals)
+@dataclass(frozen=True)
+class CampaignFigures:
+    totals: dict[str, Any]
+    by_day: list[dict[str, Any]]
+    by_product: list[dict[str, Any]]
+    by_branch: list[dict[str, Any]]
 
 
-def campaign_by_day(*, campaign: Campaign, scope: Scope) -> list[dict[str, Any]]:
-    rows = _rows(scope, [campaign.pk]).values("day").annotate(**_sums()).order_by("day")
-    return [_clean(row) for row in rows]
-
-
-def campaign_by_product(*, campaign: Campaign, scope: Scope) -> list[dict[str, Any]]:
+def campaign_figures(*, campaign: Campaign, scope: Scope) -> CampaignFigures:
+    """Totals and the breakdowns by day, right and branch, in one pass over the campaign's rollup
+    rows (`GROUPING SETS`): a few thousand rows however many codes the campaign has."""
     from rights_catalog.models import RightsProduct
 
-    rows = [
-        _clean(row)
-        for row in _rows(scope, [campaign.pk])
-        .exclude(product_id=0)
-        .values("product_id")
-        .annotate(**_sums())
-        .order_by("product_id")
-    ]
-    names = dict(RightsProduct.objects.filter(pk__in=[r["product_id"] for r in rows]).values_list("pk", "name"))
-    for row in rows:
+    where = ["campaign_id = %s"]
+    params: list[Any] = [campaign.pk]
+    if scope.branch is not None:
+        where.append("branch_code = %s")
+        params.append(scope.branch)
+    if scope.date_from is not None:
+        where.append("day >= %s")
+        params.append(scope.date_from)
+    if scope.date_to is not None:
+        where.append("day <= %s")
+        params.append(scope.date_to)
+    sums = ", ".join(f"COALESCE(SUM({name}), 0)" for name in CAMPAIGN_METRICS)
+    sql = (
+        "SELECT GROUPING(day), GROUPING(product_id), GROUPING(branch_code), day, product_id, branch_code, "
+        f"{sums} FROM {CampaignRollup._meta.db_table} WHERE {' AND '.join(where)} "
+        "GROUP BY GROUPING SETS ((), (day), (product_id), (branch_code)) ORDER BY 4, 5, 6"
+    )
+    totals: dict[str, Any] = dict.fromkeys(CAMPAIGN_METRICS, 0)
+    by_day, by_product, by_branch = [], [], []
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for row in cursor.fetchall():
+            no_day, no_product, no_branch, day, product_id, branch_code = row[:6]
+            figures = {name: int(value) for name, value in zip(CAMPAIGN_METRICS, row[6:], strict=True)}
+            if no_day and no_product and no_branch:
+                totals = figures
+            elif not no_day:
+                by_day.append({"day": day, **figures})
+            elif not no_product:
+                if product_id:
+                    by_product.append({"product_id": product_id, **figures})
+            else:
+                by_branch.append(_derived({"branch_code": branch_code, **figures}))
+    names = dict(RightsProduct.objects.filter(pk__in=[r["product_id"] for r in by_product]).values_list("pk", "name"))
+    for row in by_product:
         row["name"] = names.get(row["product_id"], str(row["product_id"]))
         row["fulfilment_rate"] = _percent(row["fulfilled"], row["rights"])
-    return rows
-
-
-def campaign_by_branch(*, campaign: Campaign, scope: Scope) -> list[dict[str, Any]]:
-    rows = [
-        _derived(_clean(row))
-        for row in _rows(scope, [campaign.pk]).values("branch_code").annotate(**_sums()).order_by("branch_code")
-    ]
-    quotas = dict(
-        BranchQuota.objects.filter(campaign=campaign).values_list("branch_code", "quota")
-        if scope.branch is None
-        else BranchQuota.objects.filter(campaign=campaign, branch_code=scope.branch).values_list("branch_code", "quota")
-    )
-    for row in rows:
-        row["quota"] = quotas.get(row["branch_code"])
-    return rows
+    quotas = BranchQuota.objects.filter(campaign=campaign)
+    if scope.branch is not None:
+        quotas = quotas.filter(branch_code=scope.branch)
+    quota_of = dict(quotas.values_list("branch_code", "quota"))
+    for row in by_branch:
+        row["quota"] = quota_of.get(row["branch_code"])
+    return CampaignFigures(totals=_derived(totals), by_day=by_day, by_product=by_product, by_branch=by_branch)
 
 
 def funnel(totals: dict[str, Any]) -> list[dict[str, Any]]:

@@ -83,10 +83,8 @@ def overview(request: BankRequest) -> HttpResponse:
 def campaign_dashboard(request: BankRequest, campaign_id: int) -> HttpResponse:
     campaign = get_object_or_404(Campaign, pk=campaign_id)
     scope = _scope(request)
-    totals = selectors.campaign_totals(campaign=campaign, scope=scope)
-    days = selectors.campaign_by_day(campaign=campaign, scope=scope)
-    products = selectors.campaign_by_product(campaign=campaign, scope=scope)
-    branches = selectors.campaign_by_branch(campaign=campaign, scope=scope)
+    figures = selectors.campaign_figures(campaign=campaign, scope=scope)
+    totals, days, products, branches = figures.totals, figures.by_day, figures.by_product, figures.by_branch
     funnel = selectors.funnel(totals)
     ttr = selectors.time_to_redeem(totals)
     labels = [row["day"].strftime("%m-%d") for row in days]
@@ -118,13 +116,23 @@ def campaign_dashboard(request: BankRequest, campaign_id: int) -> HttpResponse:
         "branch_chart": charts.bars(
             [(b["branch_code"] or _("未指定"), b["redeemed"]) for b in branches], color=charts.PALETTE[4]
         ),
-        "branch_choices": []
-        if request.user.role == Role.BRANCH_MANAGER
-        else selectors.branches_known(campaign=campaign),
+        "branch_choices": _branch_choices(request, campaign, scope, branches),
         "export_tables": [t for t in exports.TABLES.values() if t.needs_campaign],
         "query": request.GET.urlencode(),
     }
     return render(request, "reports/campaign.html", context)
+
+
+def _branch_choices(
+    request: BankRequest, campaign: Campaign, scope: selectors.Scope, branches: list[dict[str, Any]]
+) -> list[str]:
+    if request.user.role == Role.BRANCH_MANAGER:
+        return []
+    if scope.branch is None and scope.date_from is None and scope.date_to is None:
+        # every branch the campaign has figures for is in the breakdown already
+        quotas = set(campaign.branch_quotas.values_list("branch_code", flat=True))
+        return sorted({row["branch_code"] for row in branches if row["branch_code"]} | quotas)
+    return selectors.branches_known(campaign=campaign)
 
 
 @console_view()

@@ -74,13 +74,14 @@ def test_dashboard_numbers_equal_raw_counts_with_mixed_outcomes(bank_a: BankUnde
         assert raw["sms_failed"] == 2 and raw["h5_opened"] == 7 and raw["restored"] == 2
         assert (raw["fulfilled"], raw["failed"], raw["in_review"]) == (5, 2, 1)
         assert raw["spent_fen"] == campaign.spent_fen == 7 * 2900
-        totals = selectors.campaign_totals(campaign=campaign, scope=selectors.Scope())
+        figures = selectors.campaign_figures(campaign=campaign, scope=selectors.Scope())
+        totals = figures.totals
         assert {key: totals[key] for key in raw} == raw
         for branch in ("BR01", "BR02", ""):
-            scoped = selectors.campaign_totals(campaign=campaign, scope=selectors.Scope(branch=branch))
+            scoped = selectors.campaign_figures(campaign=campaign, scope=selectors.Scope(branch=branch)).totals
             assert {key: scoped[key] for key in raw} == raw_totals(campaign, branch=branch), branch
         # per day: the day each grant / redemption was made (bank time)
-        by_day = {row["day"]: row for row in selectors.campaign_by_day(campaign=campaign, scope=selectors.Scope())}
+        by_day = {row["day"]: row for row in figures.by_day}
         grants_by_day = Counter(
             timezone.localtime(g.created_at).date() for g in Grant.objects.filter(campaign=campaign)
         )

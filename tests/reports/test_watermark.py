@@ -42,7 +42,7 @@ def _grant_sql(conn: psycopg.Connection, campaign_id: int, branch: str) -> int:
 
 
 def _granted(campaign: Campaign) -> int:
-    return int(selectors.campaign_totals(campaign=campaign, scope=selectors.Scope())["granted"])
+    return int(selectors.campaign_figures(campaign=campaign, scope=selectors.Scope()).totals["granted"])
 
 
 def test_a_row_committed_after_higher_ids_were_folded_is_still_counted_once(committed_db) -> None:  # type: ignore[no-untyped-def]
@@ -74,7 +74,7 @@ def test_a_row_committed_after_higher_ids_were_folded_is_still_counted_once(comm
             assert _granted(campaign) == 2 == Grant.objects.filter(campaign=campaign).count()
             branches = {
                 row["branch_code"]: row["granted"]
-                for row in selectors.campaign_by_branch(campaign=campaign, scope=selectors.Scope())
+                for row in selectors.campaign_figures(campaign=campaign, scope=selectors.Scope()).by_branch
             }
             assert branches == {"SLOW": 1, "FAST": 1}
     finally:
