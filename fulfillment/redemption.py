@@ -18,11 +18,12 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from campaigns.models import Campaign, CampaignStatus, Code, CodeStatus, LimitPeriod, PackageKind
+from campaigns.models import CampaignStatus, Code, CodeStatus, LimitPeriod, PackageKind
 from campaigns.phones import phone_digest, phone_mask, phone_normalize, phone_seal
 from campaigns.selectors import code_find
 from fulfillment.models import FulfilmentOrder, OrderEvent, Redemption
 from platform import ratelimit
+from platform.bulk import rows_insert
 from platform.crypto import encrypt
 from platform.errors import ApplicationError
 from platform.tenancy import current_schema
@@ -84,19 +85,20 @@ def redemption_check(*, code_text: str, phone_text: str, ip: str, code_id: int |
             _("该兑换码将于 %(day)s 起可用") % {"day": timezone.localtime(code.valid_from).strftime("%Y-%m-%d")},
             status=409,
         )
-    campaign_status_check(code.campaign)
+    campaign_status_check(code.campaign.status)
     return CheckedCode(code=code, phone=phone)
 
 
-def campaign_status_check(campaign: Campaign) -> None:
-    if campaign.status == CampaignStatus.LIVE:
+def campaign_status_check(status: str) -> None:
+    """Refuse, with the reason a cardholder understands, unless the campaign is live."""
+    if status == CampaignStatus.LIVE:
         return
     messages: dict[str, str] = {
         CampaignStatus.SCHEDULED: _("活动尚未开始"),
         CampaignStatus.PAUSED: _("活动暂停中，请稍后再试"),
         CampaignStatus.ENDED: _("活动已结束"),
     }
-    raise ApplicationError("redeem.campaign_closed", messages.get(campaign.status, _("活动未开始")), status=409)
+    raise ApplicationError("redeem.campaign_closed", messages.get(status, _("活动未开始")), status=409)
 
 
 @dataclass(frozen=True)
@@ -115,10 +117,25 @@ def period_key(period: str, at: datetime) -> str:
     return local.strftime("%Y-%m")
 
 
-def choices_check(*, campaign: Campaign, choices: list[Choice]) -> list[tuple[int, int]]:
+@dataclass(frozen=True)
+class _Rules:
+    """What the transaction needs of the campaign, read with the code's own update."""
+
+    status: str
+    package_kind: str
+    choose_count: int
+    per_cardholder_limit: int | None
+    per_period_limit: int | None
+    limit_period: str
+    daily_cap: int | None
+
+
+def choices_check(*, campaign_id: int, rules: _Rules, choices: list[Choice]) -> list[tuple[int, int]]:
     """The chosen rights against the package's rules; returns (product id, price) per choice."""
-    prices = dict(campaign.items.values_list("product_id", "price_fen"))
-    wanted = campaign.choose_count if campaign.package_kind == PackageKind.CHOOSE else 1
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT product_id, price_fen FROM campaigns_campaignitem WHERE campaign_id = %s", [campaign_id])
+        prices = dict(cursor.fetchall())
+    wanted = rules.choose_count if rules.package_kind == PackageKind.CHOOSE else 1
     ids = [choice.product_id for choice in choices]
     if len(ids) != wanted or len(set(ids)) != len(ids) or not set(ids) <= set(prices):
         raise ApplicationError("redeem.bad_choice", _("请选择 %(n)s 项权益") % {"n": wanted}, status=422)
@@ -139,7 +156,7 @@ def redemption_confirm(
     digest = phone_digest(phone)
     try:
         with transaction.atomic():
-            redemption = _consume_and_create(
+            redemption, order_ids = _consume_and_create(
                 code_id=code_id,
                 phone=phone,
                 digest=digest,
@@ -154,7 +171,6 @@ def redemption_confirm(
         if existing is None:
             raise
         return existing
-    order_ids = list(redemption.orders.values_list("id", flat=True))
 
     from fulfillment.services import orders_start
 
@@ -177,24 +193,26 @@ def _consume_and_create(
     submission_key: str,
     ip: str | None,
     now: datetime,
-) -> Redemption:
+) -> tuple[Redemption, list[int]]:
+    # the code, with what the rest needs of its campaign and grant in the same statement (the
+    # campaign's row is read, not locked: its counters are updated last, below)
     code_row = _one(
-        "UPDATE campaigns_code SET redemptions_left = redemptions_left - 1, "
-        "status = CASE WHEN redemptions_left = 1 THEN 'redeemed' ELSE status END, redeemed_at = %s "
-        "WHERE id = %s AND status = 'active' AND redemptions_left > 0 AND valid_from <= %s AND valid_until > %s "
-        "RETURNING campaign_id, grant_id",
+        "UPDATE campaigns_code AS c SET redemptions_left = c.redemptions_left - 1, "
+        "status = CASE WHEN c.redemptions_left = 1 THEN 'redeemed' ELSE c.status END, redeemed_at = %s "
+        "FROM campaigns_campaign AS cp WHERE c.id = %s AND cp.id = c.campaign_id AND c.status = 'active' "
+        "AND c.redemptions_left > 0 AND c.valid_from <= %s AND c.valid_until > %s "
+        "RETURNING c.campaign_id, c.grant_id, (SELECT branch_code FROM campaigns_grant AS g WHERE g.id = c.grant_id), "
+        "cp.status, cp.package_kind, cp.choose_count, cp.per_cardholder_limit, cp.per_period_limit, cp.limit_period, "
+        "cp.daily_cap",
         [now, code_id, now, now],
     )
     if code_row is None:
         raise ApplicationError("redeem.used", _("该兑换码已使用，可在“我的权益”中查看进度"), status=409)
-    campaign_id, grant_id = int(code_row[0]), code_row[1]
-    campaign = Campaign.objects.get(pk=campaign_id)
-    campaign_status_check(campaign)
-    priced = choices_check(campaign=campaign, choices=choices)
+    campaign_id, grant_id, branch = int(code_row[0]), code_row[1], str(code_row[2] or "")
+    rules = _Rules(*code_row[3:])
+    campaign_status_check(rules.status)
+    priced = choices_check(campaign_id=campaign_id, rules=rules, choices=choices)
     units, amount = len(priced), sum(price for _product, price in priced)
-    branch = ""
-    if grant_id is not None:
-        branch = str(_one("SELECT branch_code FROM campaigns_grant WHERE id = %s", [grant_id])[0])  # type: ignore[index]
     has_quota = bool(branch) and _one(
         "SELECT 1 FROM campaigns_branchquota WHERE campaign_id = %s AND branch_code = %s", [campaign_id, branch]
     )
@@ -206,10 +224,10 @@ def _consume_and_create(
     if not quota_taken:
         raise ApplicationError("redeem.branch_quota", _("本网点名额已领完"), status=409)
     limits = []
-    if campaign.per_cardholder_limit:
-        limits.append(("all", campaign.per_cardholder_limit))
-    if campaign.per_period_limit:
-        limits.append((period_key(campaign.limit_period, now), campaign.per_period_limit))
+    if rules.per_cardholder_limit:
+        limits.append(("all", rules.per_cardholder_limit))
+    if rules.per_period_limit:
+        limits.append((period_key(rules.limit_period, now), rules.per_period_limit))
     for key, limit in limits:
         if (
             _one(
@@ -239,7 +257,7 @@ def _consume_and_create(
     )
     accounts = {choice.product_id: choice.account for choice in choices}
     context = f"account:{current_schema()}"
-    orders = FulfilmentOrder.objects.bulk_create(
+    orders = rows_insert(
         [
             FulfilmentOrder(
                 redemption=redemption,
@@ -252,7 +270,7 @@ def _consume_and_create(
             for product_id, price in priced
         ]
     )
-    OrderEvent.objects.bulk_create(
+    rows_insert(
         [
             OrderEvent(order=order, kind="created", to_status=order.status, data={"redemption": redemption.pk})
             for order in orders
@@ -260,14 +278,14 @@ def _consume_and_create(
     )
 
     # the two hot rows last: their locks are held only until the commit that follows
-    if campaign.daily_cap:
+    if rules.daily_cap:
         day = timezone.localtime(now).date()
         if (
             _one(
                 "INSERT INTO campaigns_dailyusage (campaign_id, day, used) VALUES (%s, %s, %s) "
                 "ON CONFLICT (campaign_id, day) DO UPDATE SET used = campaigns_dailyusage.used + %s "
                 "WHERE campaigns_dailyusage.used + %s <= %s RETURNING used",
-                [campaign_id, day, units, units, units, campaign.daily_cap],
+                [campaign_id, day, units, units, units, rules.daily_cap],
             )
             is None
         ):
@@ -282,7 +300,7 @@ def _consume_and_create(
         is None
     ):
         raise ApplicationError("redeem.budget_exhausted", _("活动名额已领完"), status=409)
-    return redemption
+    return redemption, [order.pk for order in orders]
 
 
 def _mask_account(account: str) -> str:
