@@ -29,6 +29,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -218,7 +219,7 @@ def main() -> None:
 
         def confirm(first: int) -> None:
             """One burst of redemptions (one, by default) committed like an H5 confirm, then handed on."""
-            params = {
+            params: dict[str, Any] = {
                 "sealed": sealed,
                 "digest": digest,
                 "masked": masked,

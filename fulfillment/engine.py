@@ -140,13 +140,23 @@ def _lock(order_id: int) -> FulfilmentOrder | None:
 
 def _lock_many(order_ids: list[int]) -> list[FulfilmentOrder]:
     """The orders under their row locks, taken in id order (two batches never wait on each other in a
-    cycle)."""
-    return list(
+    cycle), with their redemptions; their campaigns and products are read once for the batch and
+    shared (a batch has one or a few of each)."""
+    from campaigns.models import Campaign
+    from rights_catalog.models import RightsProduct
+
+    orders = list(
         FulfilmentOrder.objects.select_for_update(of=("self",))
-        .select_related("product", "campaign", "redemption")
+        .select_related("redemption")
         .filter(pk__in=order_ids)
         .order_by("pk")
     )
+    campaigns = Campaign.objects.in_bulk({order.campaign_id for order in orders})
+    products = RightsProduct.objects.in_bulk({order.product_id for order in orders})
+    for order in orders:
+        order.campaign = campaigns[order.campaign_id]
+        order.product = products[order.product_id]
+    return orders
 
 
 def _current_attempt(order: FulfilmentOrder) -> FulfilmentAttempt | None:

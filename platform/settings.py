@@ -243,7 +243,6 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
 CELERY_TASK_ROUTES: dict[str, dict[str, str]] = {
     "campaigns.code_batch_generate": {"queue": "bulk"},
     "campaigns.whitelist_import": {"queue": "bulk"},
-    "campaigns.code_export": {"queue": "bulk"},
 }
 # billing: each copy (one per active bank) reports every bank's pending usage; leases split the work
 CELERY_BEAT_SCHEDULE["billing-usage-report"] = {
