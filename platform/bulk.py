@@ -6,9 +6,9 @@ their ids; `rows_update` writes the given fields of many instances with a single
 `UPDATE … FROM unnest(…)`; `rows_insert_new` inserts the rows whose unique key is not there yet and
 returns them (idempotent inserts: outbox rows, webhook deliveries, usage records).
 
-The arrays are sent as bound parameters (psycopg's server-side binding, in binary where it can), not
+The arrays are sent as bound parameters in binary (psycopg's server-side binding, `%b`), not
 quoted into the SQL text by Python as Django's own cursors do: for a batch of fifty rows of ten
-columns that is most of the cost of a `bulk_create`.
+columns that was most of the cost of a `bulk_create`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import TypeVar
 
 import psycopg
-from django.db import IntegrityError, connection, models, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, models, transaction
 
 _M = TypeVar("_M", bound=models.Model)
 
@@ -41,22 +41,23 @@ def rows_insert(objects: Sequence[_M]) -> Sequence[_M]:
     `auto_now`/`auto_now_add` fields are filled as `save()` would."""
     if not objects:
         return objects
+    db = connections[DEFAULT_DB_ALIAS]  # resolved once: the proxy costs a lookup per attribute
     model = type(objects[0])
     pk, fields = _columns(model)
-    arrays = [[field.get_db_prep_save(field.pre_save(obj, True), connection) for obj in objects] for field in fields]
-    quote = connection.ops.quote_name
+    arrays = [[field.get_db_prep_save(field.pre_save(obj, True), db) for obj in objects] for field in fields]
+    quote = db.ops.quote_name
     sql = (
         f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) "
-        f"SELECT * FROM unnest({', '.join(f'%s::{field.db_type(connection)}[]' for field in fields)}) "
+        f"SELECT * FROM unnest({', '.join(f'%b::{field.db_type(db)}[]' for field in fields)}) "
         f"RETURNING {quote(pk.column)}"
     )
-    with connection.wrap_database_errors, _bound_cursor() as cursor:
+    with db.wrap_database_errors, _bound_cursor() as cursor:
         cursor.execute(sql, arrays)
         ids = [row[0] for row in cursor.fetchall()]
     for obj, pk_value in zip(objects, ids, strict=True):
         obj.pk = pk_value
         obj._state.adding = False
-        obj._state.db = connection.alias
+        obj._state.db = db.alias
     return objects
 
 
@@ -65,22 +66,23 @@ def rows_update(objects: Sequence[models.Model], fields: Sequence[str]) -> int:
     in one statement. `auto_now` fields are not touched for you: set them on the objects."""
     if not objects:
         return 0
+    db = connections[DEFAULT_DB_ALIAS]
     meta = type(objects[0])._meta
     by_name = {field.name: field for field in meta.concrete_fields}
     pk = by_name[meta.pk.name]  # type: ignore[union-attr]
     columns = [by_name[name] for name in fields]
-    arrays: list[list[object]] = [[pk.get_db_prep_value(obj.pk, connection) for obj in objects]]
+    arrays: list[list[object]] = [[pk.get_db_prep_value(obj.pk, db) for obj in objects]]
     for field in columns:
-        arrays.append([field.get_db_prep_save(getattr(obj, field.attname), connection) for obj in objects])
-    quote = connection.ops.quote_name
-    casts = [f"%s::{field.db_type(connection)}[]" for field in [pk, *columns]]
+        arrays.append([field.get_db_prep_save(getattr(obj, field.attname), db) for obj in objects])
+    quote = db.ops.quote_name
+    casts = [f"%b::{field.db_type(db)}[]" for field in [pk, *columns]]
     names = [quote(field.column) for field in [pk, *columns]]
     assignments = ", ".join(f"{name} = u.{name}" for name in names[1:])
     sql = (
         f"UPDATE {quote(meta.db_table)} AS t SET {assignments} "
         f"FROM unnest({', '.join(casts)}) AS u({', '.join(names)}) WHERE t.{names[0]} = u.{names[0]}"
     )
-    with connection.wrap_database_errors, _bound_cursor() as cursor:
+    with db.wrap_database_errors, _bound_cursor() as cursor:
         cursor.execute(sql, arrays)
         return int(cursor.rowcount)
 
