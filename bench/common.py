@@ -1,12 +1,16 @@
-"""Shared set-up for benchmarks: a database of their own, Django configured, peak-memory reading."""
+"""Shared set-up for benchmarks: a database of their own, Django configured, a production-configured
+server, peak-memory reading."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import resource
 import statistics
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,3 +72,38 @@ def emit(figures: dict[str, object]) -> None:
     """The last line of every benchmark: one JSON object."""
     sys.stdout.flush()
     print(json.dumps(figures))
+
+
+def production_server(*, port: int, workers: int, extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """gunicorn serving the platform with production settings (banks on `*.quanyi.localhost`) on
+    127.0.0.1:`port`, the benchmark's database and keys; returns once `/healthz` answers."""
+    from django.conf import settings
+
+    env = dict(
+        os.environ,
+        QUANYI_ENV="production",
+        SECRET_KEY="bench-" + "x" * 50,
+        DEBUG="0",
+        PII_ENCRYPTION_KEYS=",".join(settings.PII_ENCRYPTION_KEYS),
+        PII_DIGEST_KEY=settings.PII_DIGEST_KEY,
+        API_KEY_PEPPER="bench",
+        PLATFORM_HOST="quanyi.localhost",
+        ALLOWED_HOSTS=".quanyi.localhost",
+        SECURE_SSL_REDIRECT="0",
+        LOG_LEVEL="WARNING",
+        PYTHONPATH=str(ROOT),
+        **(extra_env or {}),
+    )
+    command = [sys.executable, "-m", "gunicorn", "platform.wsgi", "--bind", f"127.0.0.1:{port}"]
+    server = subprocess.Popen([*command, "--workers", str(workers), "--log-level", "warning"], cwd=ROOT, env=env)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            connection.request("GET", "/healthz")
+            if connection.getresponse().status == 200:
+                return server
+        except OSError:
+            time.sleep(0.2)
+    server.terminate()
+    raise SystemExit("the server did not start")

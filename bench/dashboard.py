@@ -20,14 +20,12 @@ import argparse
 import http.client
 import os
 import re
-import subprocess
-import sys
 import time
 import urllib.parse
 from datetime import timedelta
 from typing import Any
 
-from bench.common import ROOT, emit, percentile, setup_django
+from bench.common import emit, percentile, production_server, setup_django
 
 PORT = 18064
 HOST = "bench.quanyi.localhost"
@@ -258,7 +256,6 @@ def main() -> None:
     os.environ["REDIS_URL"] = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/13")
     setup_django("quanyi_bench_dashboard")
 
-    from django.conf import settings
     from django.core.management import call_command
     from django.db import connections
     from django.utils import timezone
@@ -347,43 +344,8 @@ def main() -> None:
         rollup_rows = CampaignRollup.objects.count()
     connections.close_all()
 
-    env = dict(
-        os.environ,
-        QUANYI_ENV="production",
-        SECRET_KEY="bench-" + "x" * 50,
-        DEBUG="0",
-        PII_ENCRYPTION_KEYS=",".join(settings.PII_ENCRYPTION_KEYS),
-        PII_DIGEST_KEY=settings.PII_DIGEST_KEY,
-        API_KEY_PEPPER="bench",
-        PLATFORM_HOST="quanyi.localhost",
-        ALLOWED_HOSTS=".quanyi.localhost",
-        SECURE_SSL_REDIRECT="0",
-        LOG_LEVEL="WARNING",
-        PYTHONPATH=str(ROOT),
-    )
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "platform.wsgi",
-            "--bind",
-            f"127.0.0.1:{PORT}",
-            "--workers",
-            str(args.workers),
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
+    server = production_server(port=PORT, workers=args.workers)
     try:
-        for _i in range(150):
-            try:
-                if Browser().request("GET", "/healthz")[0] == 200:
-                    break
-            except OSError:
-                time.sleep(0.2)
         dashboard = f"/console/reports/campaigns/{campaign.pk}/"
         figures: dict[str, float] = {}
         for who in ("admin", "branch"):

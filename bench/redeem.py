@@ -15,15 +15,13 @@ import argparse
 import http.client
 import os
 import re
-import subprocess
-import sys
 import threading
 import time
 import urllib.parse
 from collections.abc import Callable
 from datetime import timedelta
 
-from bench.common import ROOT, emit, percentile, setup_django
+from bench.common import emit, percentile, production_server, setup_django
 
 PORT = 18060
 HOST = "bench.quanyi.localhost"
@@ -159,44 +157,8 @@ def main() -> None:
 
     connections.close_all()
 
-    env = dict(
-        os.environ,
-        QUANYI_ENV="production",
-        SECRET_KEY="bench-" + "x" * 50,
-        DEBUG="0",
-        PII_ENCRYPTION_KEYS=",".join(__import__("django.conf").conf.settings.PII_ENCRYPTION_KEYS),
-        PII_DIGEST_KEY=__import__("django.conf").conf.settings.PII_DIGEST_KEY,
-        API_KEY_PEPPER="bench",
-        PLATFORM_HOST="quanyi.localhost",
-        ALLOWED_HOSTS=".quanyi.localhost",
-        SECURE_SSL_REDIRECT="0",
-        BENCH_BASELINE_VIEW="1",
-        LOG_LEVEL="WARNING",
-        PYTHONPATH=str(ROOT),
-    )
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "platform.wsgi",
-            "--bind",
-            f"127.0.0.1:{PORT}",
-            "--workers",
-            str(args.workers),
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
+    server = production_server(port=PORT, workers=args.workers, extra_env={"BENCH_BASELINE_VIEW": "1"})
     try:
-        for _i in range(100):
-            try:
-                if Client().request("GET", "/healthz")[0] == 200:
-                    break
-            except OSError:
-                time.sleep(0.2)
         code_iter = iter(codes)
         lock = threading.Lock()
 

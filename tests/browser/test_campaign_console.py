@@ -12,7 +12,7 @@ from django_tenants.utils import schema_context
 from campaigns.models import Campaign, CampaignStatus
 from tenants.models import Bank
 from tests.conftest import PASSWORD
-from tests.support.browser import chromium
+from tests.support.browser import chromium, console_login
 from tests.support.catalog import product_on_price_list
 from tests.support.server import live_server
 
@@ -21,11 +21,7 @@ PORT = 18051
 
 
 def _login(page, base: str, username: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{base}/console/login/")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(f"{base}/console/")
+    console_login(page, base, username, PASSWORD)
 
 
 def test_admin_creates_validates_and_launches_and_operator_cannot_launch(committed_db) -> None:  # type: ignore[no-untyped-def]

@@ -15,7 +15,7 @@ from tenants.services import bank_host
 from tests.conftest import PASSWORD, BankUnderTest
 from tests.reports.factories import story_grants, story_redemptions
 from tests.reports.test_rollups import raw_totals
-from tests.support.browser import chromium
+from tests.support.browser import chromium, console_login
 from tests.support.server import live_server
 
 pytestmark = pytest.mark.slow
@@ -23,11 +23,7 @@ PORT = 18071
 
 
 def _login(page, base: str, username: str) -> None:  # type: ignore[no-untyped-def]
-    page.goto(f"{base}/console/login/")
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(f"{base}/console/")
+    console_login(page, base, username, PASSWORD)
 
 
 def _kpi(page, metric: str) -> str:  # type: ignore[no-untyped-def]

@@ -38,3 +38,12 @@ def chromium(**context_options: Any) -> Iterator[Any]:
                 browser.close()
     finally:
         os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+def console_login(page: Any, base: str, username: str, password: str) -> None:
+    """Sign in to a bank's console through its login page, as staff do."""
+    page.goto(f"{base}/console/login/")
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(password)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(f"{base}/console/")
