@@ -100,7 +100,7 @@ def production_server(*, port: int, workers: int, extra_env: dict[str, str] | No
     while time.monotonic() < deadline:
         try:
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            connection.request("GET", "/healthz")
+            connection.request("GET", "/healthz", headers={"Host": "quanyi.localhost"})
             if connection.getresponse().status == 200:
                 return server
         except OSError:
