@@ -62,6 +62,7 @@ from platform.crypto import decrypt, encrypt
 from platform.errors import ApplicationError
 from platform.redis import get_redis
 from platform.tenancy import current_schema
+from rights_catalog.models import SupplierCall
 from rights_catalog.selectors import product_offers
 
 logger = logging.getLogger("quanyi.fulfilment")
@@ -430,7 +431,7 @@ def orders_submit(*, order_ids: list[int]) -> dict[int, str]:
     committed as `submitting` before any request leaves, and each answer is recorded under the
     order's row lock, a few statements for the whole batch."""
     outcomes: dict[int, str] = {}
-    calls: list[Any] = []
+    calls: list[SupplierCall] = []
     submissions: list[_Submission] = []
     with transaction.atomic():
         orders = _lock_many(order_ids)
@@ -535,7 +536,7 @@ def _submissions_record(submissions: list[_Submission]) -> dict[int, str]:
 def _answers_apply(submissions: list[_Submission]) -> dict[int, str]:
     # the orders' own rows locked again and their changing fields read afresh; product, campaign
     # and redemption (which a submission does not change) are kept from before the requests left
-    orders = {s.order.pk: s.order for s in submissions}
+    orders = {submission.order.pk: submission.order for submission in submissions}
     rows = (
         FulfilmentOrder.objects.select_for_update()
         .filter(pk__in=list(orders))
@@ -554,7 +555,7 @@ def _answers_apply(submissions: list[_Submission]) -> dict[int, str]:
     outcomes: dict[int, str] = {}
     successes: list[Success] = []
     for submission in submissions:
-        order, attempt, result = orders[submission.order.pk], attempts[submission.attempt_id], submission.result
+        order, attempt, result = submission.order, attempts[submission.attempt_id], submission.result
         if attempt.status not in (AttemptStatus.SUBMITTING, AttemptStatus.UNKNOWN):
             outcomes[order.pk] = "late"
         elif isinstance(result, Accepted) and result.state == OrderState.SUCCEEDED:
@@ -807,7 +808,7 @@ def _redemptions_refresh(redemption_ids: set[int]) -> None:
         Redemption.objects.filter(pk__in=ids).exclude(status=status).update(status=status)
 
 
-def _sms(orders: list[FulfilmentOrder], *, kind: str, dedupe_suffix: str = "") -> None:
+def _sms(orders: list[FulfilmentOrder], *, kind: str, dedupe: str) -> None:
     """Queue one text of `kind` per order, all at once; if that is refused, order by order, so a text
     that cannot be sent costs no other order its own (and never an order's state)."""
     from campaigns.phones import phone_unseal
@@ -820,7 +821,7 @@ def _sms(orders: list[FulfilmentOrder], *, kind: str, dedupe_suffix: str = "") -
             template_key=kind,
             params={"right_name": order.product.name, "arrival_text": order.campaign.arrival_text or ""},
             campaign_ref=str(order.campaign_id),
-            dedupe_key=f"order-{'arrival' if kind == 'arrival' else 'failure'}-{order.pk}{dedupe_suffix}",
+            dedupe_key=dedupe.format(order=order.pk),
         )
 
     if len(orders) > 1:
@@ -840,11 +841,11 @@ def _sms(orders: list[FulfilmentOrder], *, kind: str, dedupe_suffix: str = "") -
 
 
 def _notify_arrival(orders: list[FulfilmentOrder], *, dedupe_suffix: str = "") -> None:
-    _sms(orders, kind="arrival", dedupe_suffix=dedupe_suffix)
+    _sms(orders, kind="arrival", dedupe="order-arrival-{order}" + dedupe_suffix)
 
 
 def _notify_failure(orders: list[FulfilmentOrder]) -> None:
-    _sms(orders, kind="failure_notice")
+    _sms(orders, kind="failure_notice", dedupe="order-failure-{order}")
 
 
 def _webhook_orders(orders: list[FulfilmentOrder], event: str) -> None:
